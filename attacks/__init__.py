@@ -1,0 +1,34 @@
+"""Attacks on GNN graph classifiers. ``ATTACKS`` is the registry: name → class.
+
+Adding an attack = one file with an :class:`~attacks.base.Attack` subclass + one line here.
+"""
+from __future__ import annotations
+
+from cama.errors import CamaError
+
+from .base import Attack, AttackContext, AttackResult
+from .cama_combined import Cama
+from .cama_feature import CamaFeature
+from .cama_node import CamaNode
+from .cama_subgraph import CamaSubgraph
+from .degree import DegreeFlips
+from .genetic import Genetic
+from .gradargmax import GradArgMax
+from .random_feature import RandomFeature
+from .random_flips import RandomFlips
+from .rbcd import GRBCD, PRBCD
+
+ATTACKS: dict[str, type[Attack]] = {cls.name: cls for cls in (
+    CamaNode, CamaFeature, CamaSubgraph, Cama,
+    RandomFlips, RandomFeature, DegreeFlips, GradArgMax, PRBCD, GRBCD, Genetic,
+)}
+
+
+def make_attack(name: str, **params) -> Attack:
+    """Instantiate a registered attack; unknown names get one clear error."""
+    if name not in ATTACKS:
+        raise CamaError(f"Unknown attack '{name}'; choose one of: {', '.join(ATTACKS)}.")
+    return ATTACKS[name](**params)
+
+
+__all__ = ["ATTACKS", "Attack", "AttackContext", "AttackResult", "make_attack"]

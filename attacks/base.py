@@ -1,0 +1,197 @@
+"""The attack interface.
+
+An attack receives an :class:`AttackContext` (victim, clean ``Batch`` of test graphs on the
+victim's device, featurizer, lazily computed importance, seeded generator, query counter) and
+a list of budgets, and returns an :class:`AttackResult` that yields, per budget, the edits to
+apply. *Ranked* attacks produce one ranked :class:`~cama.edits.EditList` for the largest
+budget; every smaller budget is a prefix of it. Budget-specific attacks (PRBCD, GRBCD,
+genetic) solve each budget separately (``ranked = False``).
+
+Adding an attack = one file defining a subclass + one line in ``attacks.ATTACKS``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import torch
+from torch import Tensor
+from torch_geometric.data import Batch
+
+from cama.budget import Budget, graph_sizes
+from cama.edits import EditList, apply_edits, dedupe_flips
+from cama.errors import CamaError
+from cama.featurize import Featurizer
+from cama.importance import NodeImportance, node_importance
+from cama.model_api import call_model
+
+
+@dataclass
+class AttackContext:
+    """Everything an attack may use. ``model`` computes gradients/importance (the surrogate in
+    transfer mode); ``victim`` is only queried by black-box attacks."""
+
+    model: torch.nn.Module
+    batch: Batch
+    featurizer: Featurizer
+    seed: int = 0
+    victim: torch.nn.Module | None = None
+    cam_layer: str | None = None
+    queries: Tensor | None = None  # [G] victim/surrogate forward passes per graph
+    _importance: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.victim is None:
+            self.victim = self.model
+        if self.queries is None:
+            self.queries = torch.zeros(self.batch.num_graphs, dtype=torch.long, device=self.batch.x.device)
+        self.nodes, self.edges = graph_sizes(self.batch)
+
+    @property
+    def device(self) -> torch.device:
+        return self.batch.x.device
+
+    def generator(self, salt: int = 0) -> torch.Generator:
+        gen = torch.Generator(device=self.device)
+        gen.manual_seed(self.seed * 1_000_003 + salt)
+        return gen
+
+    def importance(self, method: str = "gradcam", batch: Batch | None = None) -> NodeImportance:
+        """Node importance for the true class and the runner-up class (cached for the clean batch)."""
+        if batch is not None:
+            self.queries += 1
+            return node_importance(self.model, batch, method, target="true", cam_layer=self.cam_layer)
+        if method not in self._importance:
+            self.queries += 1
+            self._importance[method] = node_importance(self.model, self.batch, method, target="true",
+                                                       cam_layer=self.cam_layer)
+        return self._importance[method]
+
+    @torch.no_grad()
+    def margins(self, batch: Batch, model: torch.nn.Module | None = None) -> Tensor:
+        """True-class margin ``y_true − max_{c≠true} y_c`` per graph (negative = misclassified)."""
+        logits = call_model(model or self.victim, batch.x, batch.edge_index, batch.batch)
+        return true_class_margin(logits, batch.y)
+
+
+def true_class_margin(logits: Tensor, y: Tensor) -> Tensor:
+    true = logits.gather(1, y.view(-1, 1)).squeeze(1)
+    other = logits.clone()
+    other.scatter_(1, y.view(-1, 1), float("-inf"))
+    return true - other.max(1).values
+
+
+@dataclass
+class AttackResult:
+    """Per-budget edits. ``ranked`` holds one list served by prefixes; ``per_budget`` one list per budget."""
+
+    ranked: EditList | None = None
+    per_budget: dict[Budget, EditList] = field(default_factory=dict)
+
+
+class Attack:
+    """Base class. Subclasses set ``name``, ``targets`` and implement :meth:`rank` (ranked)
+    or :meth:`attack_budget` (``ranked = False``)."""
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    targets: ClassVar[frozenset[str]] = frozenset({"structure"})  # "structure" and/or "features"
+    ranked: ClassVar[bool] = True
+    needs_edge_weight: ClassVar[bool] = False
+    black_box: ClassVar[bool] = False
+
+    def __init__(self, adaptive_every: int = 0, importance: str = "gradcam", **params):
+        self.adaptive_every = int(adaptive_every)
+        self.importance_method = importance
+        unknown = set(params) - set(self.param_names())
+        if unknown:
+            raise CamaError(f"Attack '{self.name}' has no parameter(s) {sorted(unknown)}; "
+                            f"known: {sorted(self.param_names()) or 'none'}.")
+        self.params = params
+
+    @classmethod
+    def param_names(cls) -> tuple[str, ...]:
+        return ()
+
+    def describe_params(self) -> dict:
+        out = dict(self.params)
+        if self.uses_importance:
+            out["importance"] = self.importance_method
+        if self.adaptive_every:
+            out["adaptive_every"] = self.adaptive_every
+        return out
+
+    uses_importance: ClassVar[bool] = False
+
+    # --- limits -------------------------------------------------------------------------
+    def limits(self, ctx: AttackContext, budget: Budget) -> tuple[Tensor | None, Tensor | None]:
+        s = budget.structure_limit(ctx.edges) if "structure" in self.targets else None
+        f = budget.feature_limit(ctx.nodes) if "features" in self.targets else None
+        return s, f
+
+    # --- running ------------------------------------------------------------------------
+    def run(self, ctx: AttackContext, budgets: list[Budget]) -> AttackResult:
+        if self.needs_edge_weight:
+            from cama.model_api import accepts_edge_weight
+            if not accepts_edge_weight(ctx.model):
+                raise CamaError(f"Attack '{self.name}' needs gradients w.r.t. edges, but "
+                                f"{type(ctx.model).__name__}.forward takes no edge_weight; add `edge_weight=None` "
+                                "to its forward or pick a gradient-free attack.")
+        if not self.ranked:
+            return AttackResult(per_budget={b: self.attack_budget(ctx, *self.limits(ctx, b)) for b in budgets})
+        s_lim, f_lim = self.limits(ctx, max(budgets, key=lambda b: b.value))
+        if self.adaptive_every > 0 and "structure" in self.targets:
+            return AttackResult(ranked=self._adaptive(ctx, s_lim, f_lim))
+        return AttackResult(ranked=self.rank(ctx, ctx.batch, s_lim, f_lim))
+
+    def rank(self, ctx: AttackContext, batch: Batch, struct_limit: Tensor | None, feat_limit: Tensor | None
+             ) -> EditList:
+        """Ranked edits for ``batch`` with at most the given number per graph."""
+        raise NotImplementedError
+
+    def attack_budget(self, ctx: AttackContext, struct_limit: Tensor | None, feat_limit: Tensor | None) -> EditList:
+        raise NotImplementedError
+
+    def _adaptive(self, ctx: AttackContext, s_lim: Tensor, f_lim: Tensor | None) -> EditList:
+        """Re-score on the perturbed graph every ``adaptive_every`` flips. Chunk i's flips get
+        ranks after chunk i-1's, so the prefix property holds; a pair flipped earlier is never
+        flipped back (a repeat is dropped, keeping its first occurrence)."""
+        k = self.adaptive_every
+        first = self.rank(ctx, ctx.batch, torch.clamp(s_lim, max=k), f_lim)
+        flips, keys = [first.flips], [first.flip_rank]
+        done = k
+        while bool((s_lim > done).any()):
+            so_far = EditList.from_flips(ctx.batch, torch.cat(flips), torch.cat(keys))
+            current = apply_edits(ctx.batch, so_far, ctx.featurizer)
+            nxt = self.rank(ctx, current, torch.clamp(s_lim - done, min=0, max=k), None)
+            flips.append(nxt.flips)
+            keys.append(nxt.flip_rank + done)
+            done += k
+        all_flips, all_keys = torch.cat(flips), torch.cat(keys)
+        keep = dedupe_flips(all_flips, all_keys.double(), ctx.batch.num_nodes)
+        all_flips, all_keys = all_flips[keep], all_keys[keep]
+        graph = ctx.batch.batch[all_flips[:, 0]]
+        rank = rank_within_graph(graph, -all_keys.double(), ctx.batch.num_graphs)
+        return EditList(all_flips, rank, first.feat_node, first.feat_value, first.feat_rank)
+
+
+def rank_within_graph(graph: Tensor, score: Tensor, num_graphs: int) -> Tensor:
+    """Rank (0 = highest score) of every item among the items of its graph; ties keep input order."""
+    if graph.numel() == 0:
+        return graph.clone()
+    order = torch.argsort(score, descending=True, stable=True)
+    order = order[torch.argsort(graph[order], stable=True)]
+    g_sorted = graph[order]
+    counts = torch.bincount(g_sorted, minlength=num_graphs)
+    starts = torch.cumsum(counts, 0) - counts
+    pos = torch.arange(order.numel(), device=graph.device) - starts[g_sorted]
+    rank = torch.empty_like(pos)
+    rank[order] = pos
+    return rank
+
+
+def top_per_graph(graph: Tensor, score: Tensor, limit: Tensor, num_graphs: int) -> tuple[Tensor, Tensor]:
+    """Indices of the best ``limit[g]`` items of each graph g, and their ranks."""
+    rank = rank_within_graph(graph, score, num_graphs)
+    keep = (rank < limit[graph]).nonzero(as_tuple=True)[0]
+    return keep, rank[keep]

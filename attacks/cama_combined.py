@@ -1,0 +1,47 @@
+"""``cama``: CAMA feature and structure attack together, under both budgets.
+
+Structure flips come from ``cama-node`` (or ``cama-subgraph`` with ``structure=subgraph``),
+feature edits from ``cama-feature``; a budget ρ allows ρ·|E_g| flips *and* ρ·|V_g| feature-edited
+nodes. On datasets whose features are structure-derived only the structure part runs.
+"""
+from __future__ import annotations
+
+from cama.edits import EditList
+
+from .base import Attack
+from .cama_feature import CamaFeature
+from .cama_node import CamaNode
+from .cama_subgraph import CamaSubgraph
+
+
+class Cama(Attack):
+    name = "cama"
+    description = "CAMA features + structure together (cama-feature + cama-node)"
+    targets = frozenset({"structure", "features"})
+    uses_importance = True
+
+    @classmethod
+    def param_names(cls):
+        return ("structure", "epsilon", "rank_by", "anchors", "add_weight", "rerank")
+
+    def _parts(self):
+        p = self.params
+        struct_cls = CamaSubgraph if p.get("structure", "node") == "subgraph" else CamaNode
+        s_params = {k: p[k] for k in ("anchors", "rerank") if k in p}
+        if struct_cls is CamaNode and "add_weight" in p:
+            s_params["add_weight"] = p["add_weight"]
+        f_params = {k: p[k] for k in ("epsilon", "rank_by") if k in p}
+        return (struct_cls(importance=self.importance_method, **s_params),
+                CamaFeature(importance=self.importance_method, **f_params))
+
+    def limits(self, ctx, budget):
+        s, f = super().limits(ctx, budget)
+        return s, (f if ctx.featurizer.editable else None)
+
+    def rank(self, ctx, batch, struct_limit, feat_limit):
+        struct, feat = self._parts()
+        edits = struct.rank(ctx, batch, struct_limit, None)
+        if feat_limit is None or batch is not ctx.batch:
+            return edits
+        f = feat.rank(ctx, batch, None, feat_limit)
+        return EditList(edits.flips, edits.flip_rank, f.feat_node, f.feat_value, f.feat_rank)

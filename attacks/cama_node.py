@@ -1,0 +1,54 @@
+"""``cama-node``: edge flips scored from Graph-CAM node importance.
+
+With ``s`` the (per-graph normalised) importance for the true class and ``o`` for the
+runner-up class:
+
+* delete an existing edge (u, v) with score ``s[u] + s[v]`` (cut links between important nodes);
+* add an edge between one of the ``anchors`` most important nodes u and any node v of the same
+  graph, score ``s[u] + o[v] − s[v]`` (tie u to what speaks for the other class, or to
+  unimportant nodes). Candidates: ``anchors × |V_g|`` pairs per graph, never all N² pairs.
+
+``rerank=pool`` (default 0 = off) re-scores the ``pool`` best candidates of each graph by one
+batched victim query on all single-flip copies. ``adaptive_every=k`` re-computes importance on
+the perturbed graph every k flips.
+"""
+from __future__ import annotations
+
+import torch
+
+from cama.edits import EditList
+
+from .base import Attack, top_per_graph
+from .candidates import anchor_pairs, existing_pairs, is_edge, rerank_by_queries, top_nodes
+
+
+def importance_flip_scores(ctx, batch, method: str, anchors: int, add_weight: float):
+    """Candidate pairs and their importance scores (see module docstring)."""
+    imp = ctx.importance(method, batch if batch is not ctx.batch else None)
+    s, o = imp.scores, imp.other
+    top = top_nodes(batch, s, anchors)
+    pairs = torch.unique(torch.cat([existing_pairs(batch), anchor_pairs(batch, top)]), dim=0)
+    present = is_edge(pairs, batch.edge_index, batch.num_nodes)
+    u, v = pairs[:, 0], pairs[:, 1]
+    delete = s[u] + s[v]
+    add = torch.maximum(s[u] + o[v] - s[v], s[v] + o[u] - s[u])
+    return pairs, torch.where(present, delete, add_weight * add)
+
+
+class CamaNode(Attack):
+    name = "cama-node"
+    description = "CAMA: delete edges between important nodes, link important nodes to runner-up-class nodes"
+    uses_importance = True
+
+    @classmethod
+    def param_names(cls):
+        return ("anchors", "add_weight", "rerank")
+
+    def rank(self, ctx, batch, struct_limit, feat_limit):
+        pairs, score = importance_flip_scores(ctx, batch, self.importance_method, int(self.params.get("anchors", 8)),
+                                              float(self.params.get("add_weight", 1.0)))
+        pool = int(self.params.get("rerank", 0))
+        if pool > 0:
+            score = rerank_by_queries(ctx, batch, pairs, score, pool)
+        keep, rank = top_per_graph(batch.batch[pairs[:, 0]], score, struct_limit, batch.num_graphs)
+        return EditList.from_flips(batch, pairs[keep], rank)

@@ -1,0 +1,349 @@
+"""The ``cama`` command line: a thin layer over the Python API."""
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+import warnings
+from pathlib import Path
+
+import click
+
+from .errors import CamaError
+
+warnings.filterwarnings("ignore", message=".*contrib.*experimental.*")
+
+
+def _split(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def _command_line() -> str:
+    return "cama " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+
+
+def _print_table(rows: list[dict], columns: list[str], title: str | None = None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    for c in columns:
+        table.add_column(c, justify="left" if c in ("dataset", "victim", "attack", "kind") else "right")
+    for r in rows:
+        table.add_row(*[(f"{r[c]:.3f}" if isinstance(r[c], float) else str(r[c])) for c in columns])
+    Console(width=max(Console().width, 150)).print(table)
+
+
+data_root_opt = click.option("--data-root", type=click.Path(file_okay=False), default=None,
+                             help="Folder holding <NAME>/raw/ TU files (default: $CAMA_DATA, else the user cache; "
+                                  "PyG downloads there when online).")
+cache_opt = click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
+                         help="Victim checkpoint cache (default: $CAMA_CACHE/victims or ~/.cache/cama/victims).")
+device_opt = click.option("--device", default="auto", show_default=True, help="auto (CUDA if present), cpu, cuda:0 …")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="cama")
+def cli():
+    """cama: Graph-CAM adversarial attacks and a robustness benchmark for GNN graph classifiers.
+
+    \b
+    Examples:
+      cama datasets --data-root ../shared/data/TU
+      cama train -d MUTAG,PROTEINS -m all --seed 0,1,2
+      cama attack -d PROTEINS -m gin -a cama-node -b 0.05,0.1,0.2 --seed 0
+      cama explain -d MUTAG -m gcn --graph 7 --method gradcam --out fig.png
+    """
+
+
+@cli.command()
+@data_root_opt
+def datasets(data_root):
+    """List known and locally available datasets with their statistics.
+
+    \b
+    Example:
+      cama datasets --data-root ../shared/data/TU
+    """
+    from .data import KNOWN_TU, load_dataset, local_datasets
+    from .paths import data_root as resolve_root
+
+    rows = [load_dataset("synthetic-motifs").stats() | {"local": "embedded"}]
+    local = local_datasets(data_root)
+    for name in local:
+        try:
+            rows.append(load_dataset(name, root=data_root).stats() | {"local": "yes"})
+        except CamaError as exc:
+            click.echo(f"skipping {name}: {exc}", err=True)
+    _print_table(rows, ["dataset", "graphs", "classes", "avg_nodes", "avg_edges", "features", "feature_kind", "local"],
+                 title=f"Datasets (data root: {resolve_root(data_root)})")
+    others = [n for n in KNOWN_TU if n not in local]
+    click.echo("Also loadable by name when online (PyG download): " + ", ".join(others))
+
+
+def _train_config(epochs, hidden, layers, lr, batch_size):
+    from victims.train import TrainConfig
+
+    kw = {k: v for k, v in dict(epochs=epochs, hidden=hidden, num_layers=layers, lr=lr, batch_size=batch_size).items()
+          if v is not None}
+    return TrainConfig(**kw)
+
+
+train_opts = [
+    click.option("--epochs", type=int, default=None, help="Maximum epochs (default 150, early stopping patience 40)."),
+    click.option("--hidden", type=int, default=None, help="Hidden size (default 64)."),
+    click.option("--layers", type=int, default=None, help="Message-passing layers (default 3)."),
+    click.option("--lr", type=float, default=None, help="Adam learning rate (default 0.01)."),
+    click.option("--batch-size", type=int, default=None, help="Graphs per mini-batch (default 64)."),
+]
+
+
+def _with(opts):
+    def deco(f):
+        for o in reversed(opts):
+            f = o(f)
+        return f
+    return deco
+
+
+def _archs(text: str) -> list[str]:
+    from victims import ARCHITECTURES
+    from victims.store import check_arch
+
+    return list(ARCHITECTURES) if text == "all" else [check_arch(a) for a in _split(text)]
+
+
+def _seeds(text: str) -> list[int]:
+    try:
+        return [int(s) for s in _split(str(text))]
+    except ValueError:
+        raise CamaError(f"Seeds must be integers like 0 or 0,1,2, got {text!r}.") from None
+
+
+@cli.command()
+@click.option("-d", "--dataset", "datasets_", default="synthetic-motifs", show_default=True,
+              help="Dataset name(s), comma-separated (any TU name, or synthetic-motifs).")
+@click.option("-m", "--model", "models", default="gin", show_default=True,
+              help="Architecture(s): gcn, gin, graphsage, gat, comma-separated, or all.")
+@click.option("--seed", "seeds", default="0", show_default=True, help="Seed(s), comma-separated: split + init + order.")
+@_with(train_opts)
+@click.option("--retrain", is_flag=True, help="Train even if the cache holds this victim.")
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="Also copy the checkpoint here (single run).")
+@click.option("--table", type=click.Path(file_okay=False), default=None,
+              help="Write victims.md / victims.csv (clean accuracy mean ± std over seeds) into this folder.")
+@data_root_opt
+@cache_opt
+@device_opt
+def train(datasets_, models, seeds, epochs, hidden, layers, lr, batch_size, retrain, out, table, data_root, cache_dir,
+          device):
+    """Train victims (cached) and print their val/test accuracy and checkpoint path.
+
+    \b
+    Examples:
+      cama train -d PROTEINS -m gin --seed 0
+      cama train -d MUTAG,PROTEINS,NCI1,IMDB-BINARY,DD,ENZYMES -m all --seed 0,1,2 --table results/
+    """
+    from .data import load_dataset
+    from victims.store import get_victim, save_victim
+
+    cfg = _train_config(epochs, hidden, layers, lr, batch_size)
+    archs, seed_list = _archs(models), _seeds(seeds)
+    names = _split(datasets_)
+    if out and len(names) * len(archs) * len(seed_list) != 1:
+        raise CamaError("--out copies a single checkpoint; train one dataset × model × seed, or drop --out.")
+    rows = []
+    for name in names:
+        ds = load_dataset(name, root=data_root)
+        for arch in archs:
+            for seed in seed_list:
+                v = get_victim(ds, arch, seed, cfg, device=device, cache_dir=cache_dir, retrain=retrain)
+                if out:
+                    save_victim(v, out)
+                rows.append({"dataset": ds.name, "victim": arch, "seed": seed, "val_acc": v.val_acc,
+                             "test_acc": v.test_acc, "epochs": v.epochs, "checkpoint": str(v.path)})
+                click.echo(f"{ds.name:>14} {arch:>9} seed {seed}: val {v.val_acc:.3f}  test {v.test_acc:.3f}  "
+                           f"checkpoint {v.path}")
+    if table:
+        from .tables import write_victims_table
+        csv, md = write_victims_table(rows, table, _command_line())
+        click.echo(f"wrote {csv} and {md}")
+
+
+def _parse_params(items: tuple[str, ...]) -> dict:
+    params = {}
+    for item in items:
+        if "=" not in item:
+            raise CamaError(f"--param expects key=value, got {item!r}.")
+        k, v = item.split("=", 1)
+        params[k.strip()] = v.strip()
+    return params
+
+
+@cli.command()
+@click.option("-d", "--dataset", default="synthetic-motifs", show_default=True, help="Dataset name.")
+@click.option("-m", "--model", default="gcn", show_default=True, help="Victim architecture.")
+@click.option("-a", "--attack", "attack_names", default="cama-node,cama-subgraph,random,degree,gradargmax",
+              show_default=True, help="Attack name(s), comma-separated, or all.")
+@click.option("-b", "--budget", "budgets", default="0.05,0.1,0.2", show_default=True,
+              help="Budgets, comma-separated (ratios of |E_g| flips / |V_g| feature nodes, or counts).")
+@click.option("--budget-kind", type=click.Choice(["ratio", "count"]), default="ratio", show_default=True)
+@click.option("--seed", default=0, show_default=True, type=int, help="Victim seed (split, training) and attack seed.")
+@click.option("--surrogate", default=None, help="Transfer mode: importance/gradients from this architecture.")
+@click.option("--importance", default="gradcam", show_default=True,
+              type=click.Choice(["cam", "gradcam", "gradcam-avg"]), help="Node importance for CAMA attacks.")
+@click.option("--adaptive-every", default=0, type=int, help="Re-score importance every k flips (0 = off).")
+@click.option("-p", "--param", "params", multiple=True, help="Attack parameter key=value (repeatable).")
+@click.option("--max-graphs", type=int, default=None, help="Attack a seeded sample of at most N correct graphs.")
+@click.option("--save-adversarial", type=click.Path(dir_okay=False), default=None,
+              help="Write the adversarial graphs (all budgets) to this file (see cama.adversarial).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="runs", show_default=True,
+              help="Folder for JSON run records.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@data_root_opt
+@cache_opt
+@device_opt
+def attack(dataset, model, attack_names, budgets, budget_kind, seed, surrogate, importance, adaptive_every, params,
+           max_graphs, save_adversarial, out_dir, fmt, data_root, cache_dir, device):
+    """Attack a (cached or freshly trained) victim and print ASR per budget.
+
+    \b
+    Examples:
+      cama attack -d PROTEINS -m gin -a cama-node -b 0.05,0.1,0.2 --seed 0
+      cama attack -d MUTAG -m gcn -a cama,grbcd --surrogate gin --format json
+      cama attack -d IMDB-BINARY -m gin -a cama-node -p rerank=16 --adaptive-every 2
+    """
+    from attacks import ATTACKS, make_attack
+
+    from .budget import parse_budgets
+    from .data import load_dataset
+    from .evaluate import evaluate_attack
+    from .records import write_record
+    from victims.store import check_arch, get_victim
+
+    check_arch(model)
+    if surrogate:
+        check_arch(surrogate)
+    names = list(ATTACKS) if attack_names == "all" else _split(attack_names)
+    extra = _parse_params(params)
+    atks = []
+    for n in names:
+        atk = make_attack(n, importance=importance, adaptive_every=adaptive_every,
+                          **{k: v for k, v in extra.items() if k in ATTACKS.get(n, ATTACKS["random"]).param_names()})
+        atks.append(atk)
+    budget_list = parse_budgets(budgets, budget_kind)
+    ds = load_dataset(dataset, root=data_root)
+    if not ds.featurizer.editable:
+        feature_only = [a.name for a in atks if a.targets == frozenset({"features"})]
+        if feature_only:
+            raise CamaError(f"{', '.join(feature_only)} change node features, but {ds.name} has none "
+                            f"(its features are {ds.featurizer.kind}-derived); choose a structure attack.")
+    victim = get_victim(ds, model, seed, device=device, cache_dir=cache_dir)
+    sur = get_victim(ds, surrogate, seed, device=device, cache_dir=cache_dir).model if surrogate else None
+    rows, adversarial = [], {}
+    for atk in atks:
+        outcome = evaluate_attack(victim.model, ds, victim.split["test"], atk, budget_list, victim_name=model,
+                                  victim_seed=seed, seed=seed, surrogate=sur, surrogate_name=surrogate,
+                                  max_graphs=max_graphs, keep_adversarial=bool(save_adversarial),
+                                  progress=fmt == "table")
+        for rec in outcome.records:
+            write_record(out_dir, rec)
+            rows.append(rec)
+            if fmt == "json":
+                click.echo(json.dumps(rec, sort_keys=True))
+        for b, graphs in outcome.adversarial.items():
+            adversarial[f"{atk.name}@{b}"] = graphs
+    if save_adversarial:
+        from .adversarial import save_adversarial as save
+        save(save_adversarial, adversarial, {"dataset": ds.name, "victim": model, "seed": seed})
+        click.echo(f"adversarial graphs written to {save_adversarial}", err=True)
+    if fmt == "table":
+        title = (f"{ds.name} / {model} (seed {seed}, clean acc {victim.test_acc:.3f}"
+                 f"{', surrogate ' + surrogate if surrogate else ''}): attack success rate per budget")
+        print_attack_table(rows, title)
+        click.echo(f"{len(rows)} run records in {out_dir}/", err=True)
+
+
+def print_attack_table(records: list[dict], title: str) -> None:
+    """One row per attack: ASR per budget, edits used and cost at the largest budget."""
+    budgets = sorted({r["budget"] for r in records})
+    kind = records[0]["budget_kind"] if records else "ratio"
+    rows = []
+    for name in dict.fromkeys(r["attack"] for r in records):
+        mine = {r["budget"]: r for r in records if r["attack"] == name}
+        last = mine[max(mine)]
+        row = {"attack": name, "attacked": last["n_attacked"]}
+        row |= {f"ASR@{b:g}": mine[b]["asr"] if b in mine else float("nan") for b in budgets}
+        row |= {"flips": last["mean_edge_flips"], "feat nodes": last["mean_feature_edits"],
+                "s/graph": last["seconds_per_graph"], "queries/graph": last["queries_per_graph"]}
+        rows.append(row)
+    cols = list(rows[0]) if rows else []
+    _print_table(rows, cols, title=title + ("" if kind == "ratio" else " (budget = edit count)"))
+
+
+@cli.command()
+@click.option("-d", "--dataset", default="MUTAG", show_default=True)
+@click.option("-m", "--model", default="gcn", show_default=True)
+@click.option("--graph", "graph_idx", default=0, type=int, show_default=True, help="Graph index in the dataset.")
+@click.option("--method", default="gradcam", type=click.Choice(["cam", "gradcam", "gradcam-avg"]), show_default=True)
+@click.option("--target", default="true", show_default=True, help="true, pred, or a class index.")
+@click.option("--hops", default=1, show_default=True, help="Ego-net radius for the top subgraph.")
+@click.option("--seed", default=0, type=int, show_default=True)
+@click.option("--out", default="explain.png", show_default=True, type=click.Path(dir_okay=False))
+@data_root_opt
+@cache_opt
+@device_opt
+def explain(dataset, model, graph_idx, method, target, hops, seed, out, data_root, cache_dir, device):
+    """Draw one graph coloured by Graph-CAM importance; print top nodes and the top subgraph.
+
+    \b
+    Example:
+      cama explain -d MUTAG -m gcn --graph 7 --method gradcam --out fig.png
+    """
+    import torch
+    from torch_geometric.data import Batch
+
+    from .data import load_dataset
+    from .explain import draw_importance, node_names, top_nodes_table
+    from .importance import node_importance
+    from .subgraphs import top_subgraphs
+    from victims.store import get_victim
+
+    ds = load_dataset(dataset, root=data_root)
+    if not 0 <= graph_idx < len(ds):
+        raise CamaError(f"--graph {graph_idx} is out of range; {ds.name} has graphs 0..{len(ds) - 1}.")
+    victim = get_victim(ds, model, seed, device=device, cache_dir=cache_dir)
+    g = ds[graph_idx]
+    dev = next(victim.model.parameters()).device
+    batch = Batch.from_data_list([g]).to(dev)
+    tgt = int(target) if target.lstrip("-").isdigit() else target
+    imp = node_importance(victim.model, batch, method, target=tgt)
+    labels = node_names(g, ds.node_label_names, ds.featurizer.onehot if ds.featurizer.kind == "labels" else None)
+    sub = top_subgraphs(imp.scores, batch.edge_index, batch.batch, 1, k=hops, top=1)[0]
+    pred = int(imp.logits.argmax(-1))
+    title = f"{ds.name} graph {graph_idx} ({model}, {method}): label {int(g.y)}, pred {pred}, class {int(imp.target)}"
+    draw_importance(g, imp.scores, out, labels, title, highlight=sub[0].nodes.tolist() if sub else None, seed=seed)
+    click.echo(title)
+    _print_table([{"node": i, "label": lab, "importance": s} for i, lab, s in top_nodes_table(imp.scores, labels)],
+                 ["node", "label", "importance"], title="top nodes")
+    if sub:
+        click.echo(f"top {hops}-hop subgraph: nodes {sorted(sub[0].nodes.tolist())}, score {sub[0].score:.3f}")
+    click.echo(f"figure written to {out}")
+    del torch
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=False)
+    except CamaError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":
+    main()

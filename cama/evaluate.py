@@ -1,0 +1,151 @@
+"""Evasion evaluation: attack the test graphs a victim classifies correctly.
+
+For every budget b: ``n_success`` = attacked graphs misclassified after applying the budget's
+edits (structure-derived features re-computed), ``asr = n_success / n_attacked``,
+``adv_acc = clean_acc · (1 − asr)`` (exact when every correct graph is attacked, an estimate
+when a seeded sample of ``max_graphs`` is), mean edits actually used, seconds and victim queries
+per attacked graph (the ranked attack's one-off cost is shared by all budgets and included in
+each). Transfer mode: importance/gradients from ``surrogate``, success measured on the victim.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import torch
+from torch_geometric.data import Batch, Data
+
+from .budget import Budget
+from .data import GraphDataset
+from .edits import EditList, apply_edits
+from .errors import CamaError
+from .featurize import Featurizer
+from .model_api import call_model, model_device
+from .records import SCHEMA, now, run_id, versions
+
+MAX_CHUNK_NODES = 200_000
+
+
+@dataclass
+class AttackOutcome:
+    records: list[dict]
+    adversarial: dict[str, list[Data]] = field(default_factory=dict)  # budget label → graphs
+
+
+@torch.no_grad()
+def predict(model: torch.nn.Module, graphs: list[Data], device: torch.device, batch_size: int = 512) -> torch.Tensor:
+    """Predicted class of every graph (batched)."""
+    preds = []
+    for i in range(0, len(graphs), batch_size):
+        b = Batch.from_data_list(graphs[i:i + batch_size]).to(device)
+        logits = call_model(model, b.x, b.edge_index, b.batch)
+        check_logits(logits, b.num_graphs)
+        preds.append(logits.argmax(-1).cpu())
+    return torch.cat(preds) if preds else torch.zeros(0, dtype=torch.long)
+
+
+def check_logits(logits, num_graphs: int, num_classes: int | None = None) -> None:
+    if not isinstance(logits, torch.Tensor) or logits.dim() != 2 or logits.size(0) != num_graphs or (
+            num_classes is not None and logits.size(1) != num_classes):
+        shape = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
+        want = f"[{num_graphs}, {num_classes if num_classes is not None else 'num_classes'}]"
+        raise CamaError(f"Model output has shape {shape}, expected {want} (one row of logits per graph); "
+                        "pool node embeddings per graph (e.g. global_mean_pool(h, batch)) before the head.")
+    if not torch.isfinite(logits).all():
+        raise CamaError("Model output contains NaN or inf on clean graphs; check the model and its weights.")
+
+
+def _chunks(graphs: list[Data], max_nodes: int):
+    chunk, n = [], 0
+    for g in graphs:
+        if chunk and n + g.num_nodes > max_nodes:
+            yield chunk
+            chunk, n = [], 0
+        chunk.append(g)
+        n += g.num_nodes
+    if chunk:
+        yield chunk
+
+
+def split_adversarial(adv: Batch) -> list[Data]:
+    return [Data(x=d.x.cpu(), edge_index=d.edge_index.cpu(), y=d.y.cpu()) for d in adv.to_data_list()]
+
+
+def evaluate_attack(model: torch.nn.Module, dataset: GraphDataset, test_idx, attack, budgets: list[Budget], *,
+                    victim_name: str, victim_seed: int, seed: int = 0, surrogate: torch.nn.Module | None = None,
+                    surrogate_name: str | None = None, max_graphs: int | None = None, keep_adversarial: bool = False,
+                    cam_layer: str | None = None, progress: bool = False) -> AttackOutcome:
+    """Run ``attack`` on the correctly classified graphs of ``dataset[test_idx]`` for all ``budgets``."""
+    from attacks.base import AttackContext
+
+    device = model_device(model)
+    model.eval()
+    if surrogate is not None:
+        surrogate.eval()
+    test = dataset[test_idx]
+    if not test:
+        raise CamaError("The test split is empty; use a larger dataset or another split.")
+    preds = predict(model, test, device)
+    labels = torch.cat([g.y.view(-1) for g in test])
+    correct = (preds == labels).nonzero(as_tuple=True)[0].tolist()
+    clean_acc = len(correct) / len(test)
+    targets = [test[i] for i in correct]
+    if max_graphs is not None and len(targets) > max_graphs:
+        gen = torch.Generator().manual_seed(seed)
+        pick = torch.sort(torch.randperm(len(targets), generator=gen)[:max_graphs])[0].tolist()
+        targets = [targets[i] for i in pick]
+    featurizer = Featurizer.from_config(dataset.featurizer.to_config())
+    stats = {b: {"success": 0, "flips": 0, "feats": 0, "eval_s": 0.0, "queries": 0} for b in budgets}
+    attack_s, attack_queries = 0.0, 0
+    adversarial: dict[str, list[Data]] = {str(b): [] for b in budgets} if keep_adversarial else {}
+    for chunk in _chunks(targets, MAX_CHUNK_NODES):
+        batch = Batch.from_data_list(chunk).to(device)
+        ctx = AttackContext(model=surrogate or model, batch=batch, featurizer=featurizer, seed=seed, victim=model,
+                            cam_layer=cam_layer)
+        t0 = time.perf_counter()
+        result = attack.run(ctx, budgets)
+        _sync(device)
+        attack_s += time.perf_counter() - t0
+        attack_queries += int(ctx.queries.sum())
+        for b in budgets:
+            t0 = time.perf_counter()
+            s_lim, f_lim = attack.limits(ctx, b)
+            edits = result.ranked if result.ranked is not None else result.per_budget[b]
+            edits = edits.prefix(batch, s_lim, f_lim)
+            adv = apply_edits(batch, edits, featurizer)
+            with torch.no_grad():
+                pred = call_model(model, adv.x, adv.edge_index, adv.batch).argmax(-1)
+            _sync(device)
+            st = stats[b]
+            st["eval_s"] += time.perf_counter() - t0
+            st["success"] += int((pred != batch.y).sum())
+            nf, nx = edits.counts(batch.num_graphs, batch.batch)
+            st["flips"] += int(nf.sum())
+            st["feats"] += int(nx.sum())
+            st["queries"] += batch.num_graphs
+            if keep_adversarial:
+                adversarial[str(b)].extend(split_adversarial(adv))
+    n_att = len(targets)
+    params = attack.describe_params()
+    records = []
+    for b in budgets:
+        st = stats[b]
+        asr = st["success"] / n_att if n_att else 0.0
+        rec = {"schema": SCHEMA, "dataset": dataset.name, "victim": victim_name, "victim_seed": victim_seed,
+               "attack": attack.name, "params": params, "budget_kind": b.kind, "budget": b.value, "seed": seed,
+               "surrogate": surrogate_name, "max_graphs": max_graphs, "targets": sorted(attack.targets),
+               "n_test": len(test), "n_correct": len(correct), "n_attacked": n_att, "n_success": st["success"],
+               "sampled": n_att < len(correct), "clean_acc": clean_acc, "adv_acc": clean_acc * (1 - asr), "asr": asr,
+               "mean_edge_flips": st["flips"] / n_att if n_att else 0.0,
+               "mean_feature_edits": st["feats"] / n_att if n_att else 0.0,
+               "seconds_per_graph": (attack_s + st["eval_s"]) / n_att if n_att else 0.0,
+               "queries_per_graph": (attack_queries + st["queries"]) / n_att if n_att else 0.0,
+               "device": str(device), "versions": versions(), "created_at": now()}
+        rec["run_id"] = run_id(rec)
+        records.append(rec)
+    return AttackOutcome(records, adversarial)
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)

@@ -1,0 +1,88 @@
+"""Run records: one JSON file per (dataset, victim, victim seed, attack, params, budget).
+
+The file name is the ``run_id``, a hash of the record's configuration, so a rerun finds what
+exists; files are written atomically (temporary file + rename), so a killed run never leaves a
+half-written record.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+SCHEMA = "cama-run/1"
+CONFIG_FIELDS = ("dataset", "victim", "victim_seed", "attack", "params", "budget_kind", "budget", "seed",
+                 "surrogate", "max_graphs")
+
+
+def run_id(config: dict) -> str:
+    blob = json.dumps({k: config.get(k) for k in CONFIG_FIELDS}, sort_keys=True, default=str)
+    return hashlib.sha1(blob.encode()).hexdigest()[:16]
+
+
+def versions() -> dict:
+    import torch
+    import torch_geometric
+
+    from . import __version__
+    return {"cama": __version__, "torch": torch.__version__, "torch_geometric": torch_geometric.__version__,
+            "python": platform.python_version()}
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def write_json_atomic(path: Path, obj) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(obj, fh, indent=1, sort_keys=True)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def record_path(folder: str | Path, record: dict) -> Path:
+    return Path(folder) / f"{record['run_id']}.json"
+
+
+def write_record(folder: str | Path, record: dict) -> Path:
+    path = record_path(folder, record)
+    write_json_atomic(path, record)
+    return path
+
+
+def load_records(folder: str | Path) -> list[dict]:
+    out = []
+    for p in sorted(Path(folder).glob("*.json")):
+        try:
+            rec = json.loads(p.read_text())
+        except (OSError, json.JSONDecodeError):
+            continue
+        if isinstance(rec, dict) and rec.get("schema") == SCHEMA:
+            out.append(rec)
+    return out
+
+
+def atomic_torch_save(obj, path: Path) -> None:
+    """``torch.save`` through a temporary file + rename (never a half-written file)."""
+    import torch
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pt")
+    os.close(fd)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,159 @@
+"""Attacks: every invariant of DESIGN.md on every output, prefix property, bad input."""
+from __future__ import annotations
+
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from torch_geometric.data import Batch, Data
+
+from attacks import ATTACKS, make_attack
+from attacks.base import AttackContext
+from cama.budget import Budget, graph_sizes, parse_budgets
+from cama.edits import apply_edits
+from cama.errors import CamaError
+from cama.featurize import Featurizer
+
+CHEAP = [n for n in ATTACKS if n not in ("prbcd",)]  # prbcd is checked on a real batch only (slow)
+
+
+def check_invariants(clean: Batch, adv: Batch, edits, budget: Budget, attack, featurizer: Featurizer) -> None:
+    """Assert every invariant of DESIGN.md for one budget."""
+    ei = adv.edge_index
+    n = clean.num_nodes
+    assert adv.num_nodes == n and torch.equal(adv.batch, clean.batch)           # same node count
+    assert (ei[0] != ei[1]).all()                                                # no self-loops
+    keys = ei[0] * n + ei[1]
+    assert keys.unique().numel() == keys.numel()                                 # no duplicates
+    rev = ei[1] * n + ei[0]
+    assert torch.equal(torch.sort(keys)[0], torch.sort(rev)[0])                  # undirected
+    assert (clean.batch[ei[0]] == clean.batch[ei[1]]).all()                      # no edge between graphs
+    nodes, edges = graph_sizes(clean)
+    old = set((clean.edge_index[0] * n + clean.edge_index[1]).tolist())
+    new = set(keys.tolist())
+    changed = [k for k in old ^ new if k // n < k % n]
+    flips_per_graph = torch.bincount(clean.batch[torch.tensor([k // n for k in changed], dtype=torch.long)],
+                                     minlength=clean.num_graphs)
+    s_lim, f_lim = attack.limits_for_test
+    if s_lim is None:
+        assert flips_per_graph.sum() == 0
+    else:
+        assert (flips_per_graph <= s_lim).all()                                  # structure budget
+    changed_nodes = (adv.x != clean.x).any(1) if not featurizer.structural else torch.zeros(n, dtype=torch.bool)
+    feat_per_graph = torch.bincount(clean.batch[changed_nodes], minlength=clean.num_graphs)
+    if f_lim is None:
+        assert feat_per_graph.sum() == 0
+    else:
+        assert (feat_per_graph <= f_lim).all()                                   # feature budget
+    if featurizer.onehot is not None:
+        a, b = featurizer.onehot
+        block = adv.x[:, a:b]
+        assert ((block == 0) | (block == 1)).all() and (block.sum(1) == 1).all()  # one-hot stays one-hot
+    if featurizer.structural:
+        assert torch.equal(adv.x, featurizer(None, ei, n))                       # features follow structure
+    nf, nx = edits.counts(clean.num_graphs, clean.batch)
+    assert (nf >= flips_per_graph).all()
+
+
+def run_all_budgets(model, batch, featurizer, name, budgets, seed=0, **params):
+    attack = make_attack(name, **params)
+    ctx = AttackContext(model=model, batch=batch, featurizer=featurizer, seed=seed)
+    result = attack.run(ctx, budgets)
+    out = {}
+    for b in budgets:
+        s_lim, f_lim = attack.limits(ctx, b)
+        edits = result.ranked if result.ranked is not None else result.per_budget[b]
+        edits = edits.prefix(batch, s_lim, f_lim)
+        adv = apply_edits(batch, edits, featurizer)
+        attack.limits_for_test = (s_lim, f_lim)
+        check_invariants(batch, adv, edits, b, attack, featurizer)
+        out[b] = (edits, adv)
+    return attack, result, out
+
+
+@st.composite
+def random_graphs(draw):
+    graphs = []
+    for _ in range(draw(st.integers(1, 4))):
+        n = draw(st.integers(1, 12))
+        pairs = [(u, v) for u in range(n) for v in range(u + 1, n)]
+        chosen = draw(st.lists(st.sampled_from(pairs), unique=True, max_size=len(pairs))) if pairs else []
+        ei = torch.tensor(chosen, dtype=torch.long).t().reshape(2, -1)
+        ei = torch.cat([ei, ei.flip(0)], dim=1)
+        labels = torch.tensor(draw(st.lists(st.integers(0, 6), min_size=n, max_size=n)))
+        x = torch.nn.functional.one_hot(labels, 7).float()
+        graphs.append(Data(x=x, edge_index=ei, y=torch.tensor([draw(st.integers(0, 1))]), num_nodes=n))
+    return Batch.from_data_list(graphs)
+
+
+@pytest.mark.parametrize("name", CHEAP)
+def test_invariants_on_random_graphs(mutag, mutag_gcn, name):
+    """Hypothesis: single-node, edgeless and disconnected graphs included; labels-featurized."""
+    featurizer = mutag.featurizer
+    budgets = parse_budgets("0.1,0.5,1.0")
+
+    @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(batch=random_graphs(), seed=st.integers(0, 3))
+    def prop(batch, seed):
+        run_all_budgets(mutag_gcn.model, batch, featurizer, name, budgets, seed=seed)
+
+    prop()
+
+
+def test_invariants_with_degree_features(synthetic, synthetic_gcn):
+    batch = Batch.from_data_list(synthetic[list(range(24))])
+    for name in ("cama-node", "cama-subgraph", "cama", "random", "degree", "gradargmax", "grbcd", "genetic"):
+        run_all_budgets(synthetic_gcn.model, batch, synthetic.featurizer, name, parse_budgets("0.05,0.2"))
+
+
+@pytest.mark.parametrize("name", list(ATTACKS))
+def test_invariants_on_real_batch_and_prefix_property(mutag, mutag_gin, name):
+    batch = Batch.from_data_list(mutag[list(range(0, 188, 12))])
+    budgets = parse_budgets("0.05,0.1,0.2")
+    attack, result, out = run_all_budgets(mutag_gin.model, batch, mutag.featurizer, name, budgets)
+    if attack.ranked:
+        keys = {}
+        for b in budgets:
+            e = out[b][0]
+            keys[b] = set(map(tuple, e.flips.tolist())) | {("x", n) for n in e.feat_node.tolist()}
+        assert keys[budgets[0]] <= keys[budgets[1]] <= keys[budgets[2]]
+        # prefix: within every graph, the kept edits are exactly the lowest ranks
+        e = out[budgets[1]][0]
+        for g in range(batch.num_graphs):
+            ranks = e.flip_rank[batch.batch[e.flips[:, 0]] == g]
+            assert torch.equal(torch.sort(ranks)[0], torch.arange(ranks.numel()))
+
+
+def test_adaptive_keeps_prefix_and_budget(mutag, mutag_gcn):
+    batch = Batch.from_data_list(mutag[list(range(0, 188, 9))])
+    budgets = parse_budgets("0.1,0.3")
+    _, _, out = run_all_budgets(mutag_gcn.model, batch, mutag.featurizer, "cama-node", budgets, adaptive_every=1)
+    small, large = (set(map(tuple, out[b][0].flips.tolist())) for b in budgets)
+    assert small <= large
+
+
+def test_bad_input():
+    with pytest.raises(CamaError, match="Unknown attack"):
+        make_attack("nope")
+    for bad in ("0", "-0.1", "1.2"):
+        with pytest.raises(CamaError, match="out of range"):
+            parse_budgets(bad)
+    with pytest.raises(CamaError, match="no parameter"):
+        make_attack("random", temperature=3)
+
+
+def test_feature_attack_needs_features(synthetic, synthetic_gcn):
+    batch = Batch.from_data_list(synthetic[:4])
+    ctx = AttackContext(model=synthetic_gcn.model, batch=batch, featurizer=synthetic.featurizer)
+    with pytest.raises(CamaError, match="need node features"):
+        make_attack("cama-feature").run(ctx, parse_budgets("0.1"))
+
+
+def test_gradient_attack_needs_edge_weight(mutag):
+    from tests.test_importance import MaxPoolMLP
+
+    batch = Batch.from_data_list(mutag[:4])
+    ctx = AttackContext(model=MaxPoolMLP(7, 2), batch=batch, featurizer=mutag.featurizer)
+    for name in ("gradargmax", "grbcd"):
+        with pytest.raises(CamaError, match="edge_weight"):
+            make_attack(name).run(ctx, parse_budgets("0.1"))

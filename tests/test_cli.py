@@ -1,0 +1,120 @@
+"""CLI: help texts, a real run end to end, and one clear error for every user mistake."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+CAMA = [sys.executable, "-m", "cama.cli"]
+
+
+def run(args, env_extra=None, cwd=None):
+    env = dict(os.environ)
+    env.update(env_extra or {})
+    return subprocess.run(CAMA + args, capture_output=True, text=True, env=env, cwd=cwd, timeout=600)
+
+
+def assert_clean_error(proc, *needles):
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr, proc.stderr
+    for n in needles:
+        assert n in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("cmd", [[], ["train"], ["attack"], ["explain"], ["datasets"]])
+def test_help_shows_an_example(cmd):
+    proc = run(cmd + ["--help"])
+    assert proc.returncode == 0
+    assert "Example" in proc.stdout and "cama " in proc.stdout
+
+
+def test_unknown_dataset_offline(tmp_path, session_cache):
+    proc = run(["train", "-d", "NOT-A-DATASET", "--data-root", str(tmp_path)])
+    assert_clean_error(proc, "NOT-A-DATASET", "--data-root")
+
+
+def test_dataset_missing_offline_names_the_fix(tmp_path, session_cache):
+    # A known name whose files are absent: the download fails here (no internet) → one message.
+    proc = run(["train", "-d", "PTC_FM", "--data-root", str(tmp_path)], {"http_proxy": "http://127.0.0.1:9",
+                                                                          "https_proxy": "http://127.0.0.1:9"})
+    assert_clean_error(proc, "PTC_FM", "raw")
+
+
+def test_unwritable_cache_folder(tmp_path, tu_root):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    proc = run(["train", "-d", "MUTAG", "--data-root", str(tu_root), "--cache-dir", str(locked / "victims")],
+               {"CAMA_CACHE": str(locked)})
+    assert_clean_error(proc, "not writable")
+    locked.chmod(0o755)
+
+
+def test_unknown_architecture(tu_root):
+    proc = run(["train", "-d", "MUTAG", "-m", "transformer", "--data-root", str(tu_root)])
+    assert_clean_error(proc, "Unknown architecture 'transformer'", "gcn, gin, graphsage, gat")
+
+
+def test_corrupt_and_foreign_checkpoints(tmp_path):
+    from cama.errors import CamaError
+    from victims.store import load_victim
+
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"this is not a checkpoint")
+    with pytest.raises(CamaError, match="corrupt"):
+        load_victim(bad)
+    foreign = tmp_path / "foreign.pt"
+    torch.save({"weights": torch.zeros(3)}, foreign)
+    with pytest.raises(CamaError, match="not a cama victim checkpoint"):
+        load_victim(foreign)
+    with pytest.raises(CamaError, match="does not exist"):
+        load_victim(tmp_path / "missing.pt")
+
+
+def test_train_cli_prints_accuracy_and_checkpoint(tu_root, session_cache, tmp_path):
+    proc = run(["train", "-d", "MUTAG", "-m", "gcn", "--seed", "0", "--data-root", str(tu_root), "--table",
+                str(tmp_path)])
+    assert proc.returncode == 0, proc.stderr
+    assert "test" in proc.stdout and ".pt" in proc.stdout
+    csv = (tmp_path / "victims.csv").read_text().splitlines()
+    assert csv[0].startswith("dataset,victim,test_acc_mean,test_acc_std")
+    assert csv[1].startswith("MUTAG,gcn,")
+
+
+def test_attack_cli_json_records(tu_root, session_cache, tmp_path):
+    out = tmp_path / "runs"
+    proc = run(["attack", "-d", "MUTAG", "-m", "gcn", "-a", "cama-node,random", "-b", "0.1,0.2", "--format", "json",
+                "--out", str(out), "--data-root", str(tu_root), "--save-adversarial", str(tmp_path / "adv.pt")])
+    assert proc.returncode == 0, proc.stderr
+    lines = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    assert len(lines) == 4 and len(list(out.glob("*.json"))) == 4
+    fields = {"schema", "run_id", "dataset", "victim", "victim_seed", "attack", "params", "budget_kind", "budget",
+              "n_test", "n_attacked", "n_success", "clean_acc", "adv_acc", "asr", "mean_edge_flips",
+              "mean_feature_edits", "seconds_per_graph", "queries_per_graph", "device", "versions", "created_at"}
+    for rec in lines:
+        assert fields <= set(rec)
+        assert 0 <= rec["asr"] <= 1 and rec["n_success"] <= rec["n_attacked"]
+    from cama.adversarial import AdversarialDataset
+    ds = AdversarialDataset(tmp_path / "adv.pt", budget="cama-node@0.2")
+    assert len(ds) == lines[0]["n_attacked"]
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["-a", "nope"], "Unknown attack 'nope'"),
+    (["-b", "0"], "out of range"),
+    (["-b", "1.5"], "out of range"),
+    (["-b", "abc"], "not a number"),
+])
+def test_attack_bad_input(tu_root, args, needle):
+    proc = run(["attack", "-d", "MUTAG", "-m", "gcn", "--data-root", str(tu_root)] + args)
+    assert_clean_error(proc, needle)
+
+
+def test_feature_attack_on_featureless_dataset(tu_root):
+    proc = run(["attack", "-d", "IMDB-BINARY", "-m", "gcn", "-a", "cama-feature", "--data-root", str(tu_root)])
+    assert_clean_error(proc, "cama-feature", "structure attack")

@@ -1,0 +1,137 @@
+"""Victim checkpoints and the victim cache.
+
+A checkpoint is a plain dict (loadable with ``torch.load(..., weights_only=True)``) holding
+the state dict, the architecture config, the training config, dataset name, featurizer config,
+split indices and clean val/test accuracy. The cache stores one checkpoint per
+(dataset, architecture, seed, hyper-parameters, featurizer) under ``<cache>/victims/``.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from cama.data import GraphDataset
+from cama.device import resolve_device
+from cama.errors import CamaError
+from cama.paths import cache_root, is_writable_dir
+from cama.records import atomic_torch_save
+
+from . import ARCHITECTURES
+from .models import GraphClassifier, VictimConfig
+from .train import TrainConfig, build_victim, default_split, train_model
+
+CHECKPOINT_FORMAT = "cama-victim/1"
+_REQUIRED = ("format", "state_dict", "victim_config", "train_config", "dataset", "featurizer", "split",
+             "seed", "val_acc", "test_acc")
+
+
+@dataclass
+class Victim:
+    """A trained victim and everything needed to reproduce its evaluation."""
+
+    model: GraphClassifier
+    arch: str
+    dataset: str
+    seed: int
+    split: dict[str, Tensor]
+    val_acc: float
+    test_acc: float
+    train_config: TrainConfig
+    featurizer: dict
+    path: Path | None = None
+    epochs: int = 0
+
+    def to_checkpoint(self) -> dict:
+        return {"format": CHECKPOINT_FORMAT, "state_dict": {k: v.cpu() for k, v in self.model.state_dict().items()},
+                "victim_config": self.model.config.to_dict(), "train_config": self.train_config.to_dict(),
+                "dataset": self.dataset, "featurizer": self.featurizer, "seed": self.seed,
+                "split": {k: v.cpu() for k, v in self.split.items()}, "val_acc": self.val_acc,
+                "test_acc": self.test_acc, "epochs": self.epochs}
+
+
+def check_arch(arch: str) -> str:
+    if arch not in ARCHITECTURES:
+        raise CamaError(f"Unknown architecture '{arch}'; choose one of: {', '.join(ARCHITECTURES)}.")
+    return arch
+
+
+def save_victim(victim: Victim, path: str | Path) -> Path:
+    path = Path(path)
+    atomic_torch_save(victim.to_checkpoint(), path)
+    return path
+
+
+def load_victim(path: str | Path, device: str | torch.device = "auto") -> Victim:
+    """Load a checkpoint written by :func:`save_victim`; clear errors for missing/corrupt/foreign files."""
+    path = Path(path)
+    if not path.is_file():
+        raise CamaError(f"Checkpoint {path} does not exist; train one with `cama train` or check the path.")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise CamaError(f"Checkpoint {path} cannot be read ({type(exc).__name__}); it is corrupt or not a "
+                        "PyTorch file. Delete it and retrain with `cama train`.") from exc
+    if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT or any(k not in ckpt for k in _REQUIRED):
+        raise CamaError(f"{path} is not a cama victim checkpoint (expected format {CHECKPOINT_FORMAT}); "
+                        "use a file written by `cama train`, or `cama evaluate` for your own model.")
+    cfg = VictimConfig(**ckpt["victim_config"])
+    check_arch(cfg.arch)
+    model = GraphClassifier(cfg)
+    try:
+        model.load_state_dict(ckpt["state_dict"])
+    except RuntimeError as exc:
+        raise CamaError(f"Checkpoint {path} does not match its architecture config ({str(exc)[:200]}); retrain it.") from exc
+    model.to(resolve_device(device)).eval()
+    return Victim(model=model, arch=cfg.arch, dataset=ckpt["dataset"], seed=int(ckpt["seed"]), split=ckpt["split"],
+                  val_acc=float(ckpt["val_acc"]), test_acc=float(ckpt["test_acc"]),
+                  train_config=TrainConfig(**ckpt["train_config"]), featurizer=ckpt["featurizer"], path=path,
+                  epochs=int(ckpt.get("epochs", 0)))
+
+
+def victim_key(dataset: GraphDataset, arch: str, seed: int, cfg: TrainConfig) -> str:
+    blob = json.dumps({"format": CHECKPOINT_FORMAT, "dataset": dataset.name, "arch": arch, "seed": seed,
+                       "train": cfg.to_dict(), "featurizer": dataset.featurizer.to_config(),
+                       "n_graphs": len(dataset)}, sort_keys=True)
+    return f"{dataset.name}-{arch}-s{seed}-{hashlib.sha1(blob.encode()).hexdigest()[:10]}"
+
+
+def victim_cache_dir(cache_dir: str | Path | None = None) -> Path:
+    return Path(cache_dir) if cache_dir is not None else cache_root() / "victims"
+
+
+def train_victim(dataset: GraphDataset, arch: str, seed: int = 0, cfg: TrainConfig | None = None,
+                 device: str | torch.device = "auto", progress: bool = True) -> Victim:
+    """Train a fresh victim on the seeded stratified 80/10/10 split."""
+    check_arch(arch)
+    cfg = cfg or TrainConfig()
+    dev = resolve_device(device)
+    split = default_split(dataset, seed)
+    torch.manual_seed(seed)
+    model = build_victim(arch, dataset, cfg)
+    stats = train_model(model, dataset, split, cfg, seed, dev, progress, desc=f"{dataset.name}/{arch}/s{seed}")
+    model.eval()
+    return Victim(model=model, arch=arch, dataset=dataset.name, seed=seed, split=split, val_acc=stats["val_acc"],
+                  test_acc=stats["test_acc"], train_config=cfg, featurizer=dataset.featurizer.to_config(),
+                  epochs=stats["epochs"])
+
+
+def get_victim(dataset: GraphDataset, arch: str, seed: int = 0, cfg: TrainConfig | None = None,
+               device: str | torch.device = "auto", cache_dir: str | Path | None = None, retrain: bool = False,
+               progress: bool = True) -> Victim:
+    """Return the cached victim for (dataset, arch, seed, cfg), training and caching it when missing."""
+    check_arch(arch)
+    cfg = cfg or TrainConfig()
+    folder = victim_cache_dir(cache_dir)
+    path = folder / f"{victim_key(dataset, arch, seed, cfg)}.pt"
+    if path.is_file() and not retrain:
+        return load_victim(path, device)
+    if not is_writable_dir(folder):
+        raise CamaError(f"Victim cache {folder} is not writable; set CAMA_CACHE or pass --cache-dir to a writable folder.")
+    victim = train_victim(dataset, arch, seed, cfg, device, progress)
+    victim.path = save_victim(victim, path)
+    return victim

@@ -1,0 +1,108 @@
+"""Training of victim graph classifiers.
+
+Adam on cross-entropy, mini-batches of graphs, early stopping on validation accuracy (ties
+broken by lower validation loss); the weights of the best validation epoch are kept.
+Everything is seeded: the same (dataset, arch, seed, hyper-parameters) gives the same model
+on the same machine.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torch_geometric.data import Batch
+from torch_geometric.loader import DataLoader
+
+from cama.data import GraphDataset
+from cama.device import resolve_device
+from cama.progress import progress_bar
+from cama.splits import stratified_split
+
+from .models import GraphClassifier, VictimConfig
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    lr: float = 0.01
+    weight_decay: float = 0.0
+    epochs: int = 150
+    patience: int = 40
+    batch_size: int = 64
+    hidden: int = 64
+    num_layers: int = 3
+    dropout: float = 0.5
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@torch.no_grad()
+def accuracy(model: torch.nn.Module, batch: Batch) -> tuple[float, float]:
+    """(accuracy, mean cross-entropy) of ``model`` on a collated batch."""
+    model.eval()
+    logits = model(batch.x, batch.edge_index, batch.batch)
+    loss = F.cross_entropy(logits, batch.y).item()
+    return (logits.argmax(-1) == batch.y).float().mean().item(), loss
+
+
+def set_seed(seed: int) -> None:
+    torch.manual_seed(seed)
+    if torch.cuda.is_available():
+        torch.cuda.manual_seed_all(seed)
+
+
+def train_model(model: torch.nn.Module, dataset: GraphDataset, split: dict[str, Tensor], cfg: TrainConfig,
+                seed: int, device: torch.device, progress: bool = True, desc: str = "train") -> dict:
+    """Train ``model`` in place; returns ``{'val_acc', 'test_acc', 'epochs', 'seconds'}``."""
+    set_seed(seed)
+    model.to(device)
+    train = dataset[split["train"]]
+    val = Batch.from_data_list(dataset[split["val"]]).to(device)
+    test = Batch.from_data_list(dataset[split["test"]]).to(device)
+    loader = DataLoader(train, batch_size=cfg.batch_size, shuffle=True,
+                        generator=torch.Generator().manual_seed(seed))
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="max", factor=0.5, patience=15)
+    best = (-1.0, float("inf"))
+    best_state, since_best, epoch = None, 0, 0
+    start = time.perf_counter()
+    with progress_bar(cfg.epochs, desc, enabled=progress) as advance:
+        for epoch in range(1, cfg.epochs + 1):
+            model.train()
+            for b in loader:
+                b = b.to(device)
+                opt.zero_grad()
+                loss = F.cross_entropy(model(b.x, b.edge_index, b.batch), b.y)
+                loss.backward()
+                opt.step()
+            val_acc, val_loss = accuracy(model, val)
+            sched.step(val_acc)
+            # keep the weights of the best (val acc, then lower val loss) epoch; patience counts
+            # epochs without a higher val accuracy
+            since_best = 0 if val_acc > best[0] else since_best + 1
+            if (val_acc, -val_loss) > (best[0], -best[1]):
+                best = (val_acc, val_loss)
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            advance(val_acc=f"{val_acc:.3f}", best=f"{best[0]:.3f}")
+            if since_best >= cfg.patience:
+                break
+    model.load_state_dict(best_state)
+    test_acc, _ = accuracy(model, test)
+    return {"val_acc": best[0], "test_acc": test_acc, "epochs": epoch, "seconds": time.perf_counter() - start}
+
+
+def build_victim(arch: str, dataset: GraphDataset, cfg: TrainConfig) -> GraphClassifier:
+    return GraphClassifier(VictimConfig(arch=arch, in_channels=dataset.num_features, num_classes=dataset.num_classes,
+                                        hidden=cfg.hidden, num_layers=cfg.num_layers, dropout=cfg.dropout))
+
+
+def default_split(dataset: GraphDataset, seed: int) -> dict[str, Tensor]:
+    return stratified_split(dataset.y, seed=seed)
+
+
+def device_of(model: torch.nn.Module) -> torch.device:
+    p = next(model.parameters(), None)
+    return p.device if p is not None else resolve_device("cpu")
