@@ -31,4 +31,23 @@ def make_attack(name: str, **params) -> Attack:
     return ATTACKS[name](**params)
 
 
-__all__ = ["ATTACKS", "Attack", "AttackContext", "AttackResult", "make_attack"]
+def make_attacks(names: list[str], params: dict, **common) -> list[Attack]:
+    """Instantiate several attacks; each gets the ``params`` it knows (``rounds``: CAMA attacks).
+    A parameter that no selected attack knows is an error, never silently dropped."""
+    unknown = [n for n in names if n not in ATTACKS]
+    if unknown:
+        raise CamaError(f"Unknown attack '{unknown[0]}'; choose one of: {', '.join(ATTACKS)}.")
+    used = set()
+    out = []
+    for n in names:
+        mine = {k: v for k, v in params.items() if k in ATTACKS[n].param_names()
+                or (k == "rounds" and ATTACKS[n].uses_importance)}
+        used |= set(mine)
+        out.append(ATTACKS[n](**common, **mine))
+    stray = set(params) - used
+    if stray:
+        raise CamaError(f"Parameter(s) {sorted(stray)} apply to none of the attacks {', '.join(names)}.")
+    return out
+
+
+__all__ = ["ATTACKS", "Attack", "AttackContext", "AttackResult", "make_attack", "make_attacks"]

@@ -100,8 +100,12 @@ class Attack:
     needs_edge_weight: ClassVar[bool] = False
     black_box: ClassVar[bool] = False
 
-    def __init__(self, adaptive_every: int = 0, importance: str = "gradcam", **params):
+    #: default number of re-scoring rounds (0 = one pass); CAMA structure attacks use 4
+    default_rounds: ClassVar[int] = 0
+
+    def __init__(self, adaptive_every: int = 0, importance: str = "gradcam", rounds: int | None = None, **params):
         self.adaptive_every = int(adaptive_every)
+        self.rounds = int(self.default_rounds if rounds is None else rounds)
         self.importance_method = importance
         unknown = set(params) - set(self.param_names())
         if unknown:
@@ -119,6 +123,8 @@ class Attack:
             out["importance"] = self.importance_method
         if self.adaptive_every:
             out["adaptive_every"] = self.adaptive_every
+        if self.rounds:
+            out["rounds"] = self.rounds
         return out
 
     uses_importance: ClassVar[bool] = False
@@ -140,7 +146,7 @@ class Attack:
         if not self.ranked:
             return AttackResult(per_budget={b: self.attack_budget(ctx, *self.limits(ctx, b)) for b in budgets})
         s_lim, f_lim = self.limits(ctx, max(budgets, key=lambda b: b.value))
-        if self.adaptive_every > 0 and "structure" in self.targets:
+        if (self.adaptive_every > 0 or self.rounds > 1) and "structure" in self.targets:
             return AttackResult(ranked=self._adaptive(ctx, s_lim, f_lim))
         return AttackResult(ranked=self.rank(ctx, ctx.batch, s_lim, f_lim))
 
@@ -153,20 +159,23 @@ class Attack:
         raise NotImplementedError
 
     def _adaptive(self, ctx: AttackContext, s_lim: Tensor, f_lim: Tensor | None) -> EditList:
-        """Re-score on the perturbed graph every ``adaptive_every`` flips. Chunk i's flips get
-        ranks after chunk i-1's, so the prefix property holds; a pair flipped earlier is never
-        flipped back (a repeat is dropped, keeping its first occurrence)."""
-        k = self.adaptive_every
-        first = self.rank(ctx, ctx.batch, torch.clamp(s_lim, max=k), f_lim)
+        """Re-score on the perturbed graph every ``adaptive_every`` flips, or in ``rounds`` equal
+        chunks of each graph's budget. Chunk i's flips rank after chunk i-1's, so the prefix
+        property holds; a pair flipped earlier is never flipped back (a repeat is dropped)."""
+        if self.rounds > 1:
+            chunk = torch.clamp(torch.div(s_lim + self.rounds - 1, self.rounds, rounding_mode="floor"), min=1)
+        else:
+            chunk = torch.full_like(s_lim, self.adaptive_every)
+        first = self.rank(ctx, ctx.batch, torch.minimum(s_lim, chunk), f_lim)
         flips, keys = [first.flips], [first.flip_rank]
-        done = k
+        done = chunk.clone()
         while bool((s_lim > done).any()):
             so_far = EditList.from_flips(ctx.batch, torch.cat(flips), torch.cat(keys))
             current = apply_edits(ctx.batch, so_far, ctx.featurizer)
-            nxt = self.rank(ctx, current, torch.clamp(s_lim - done, min=0, max=k), None)
+            nxt = self.rank(ctx, current, torch.clamp(torch.minimum(s_lim - done, chunk), min=0), None)
             flips.append(nxt.flips)
-            keys.append(nxt.flip_rank + done)
-            done += k
+            keys.append(nxt.flip_rank + done[ctx.batch.batch[nxt.flips[:, 0]]])
+            done = done + chunk
         all_flips, all_keys = torch.cat(flips), torch.cat(keys)
         keep = dedupe_flips(all_flips, all_keys.double(), ctx.batch.num_nodes)
         all_flips, all_keys = all_flips[keep], all_keys[keep]

@@ -6,7 +6,7 @@ nodes. On datasets whose features are structure-derived only the structure part 
 """
 from __future__ import annotations
 
-from cama.edits import EditList
+from cama.edits import EditList, apply_edits
 
 from .base import Attack
 from .cama_feature import CamaFeature
@@ -19,6 +19,7 @@ class Cama(Attack):
     description = "CAMA features + structure together (cama-feature + cama-node)"
     targets = frozenset({"structure", "features"})
     uses_importance = True
+    default_rounds = 4
 
     @classmethod
     def param_names(cls):
@@ -39,9 +40,12 @@ class Cama(Attack):
         return s, (f if ctx.featurizer.editable else None)
 
     def rank(self, ctx, batch, struct_limit, feat_limit):
+        """Features first; the structure part is then scored on the feature-attacked graph (largest
+        feature budget), so the flips push in the same direction as the feature edits."""
         struct, feat = self._parts()
-        edits = struct.rank(ctx, batch, struct_limit, None)
         if feat_limit is None or batch is not ctx.batch:
-            return edits
+            return struct.rank(ctx, batch, struct_limit, None)
         f = feat.rank(ctx, batch, None, feat_limit)
+        attacked = apply_edits(batch, f, ctx.featurizer)
+        edits = struct.rank(ctx, attacked, struct_limit, None)
         return EditList(edits.flips, edits.flip_rank, f.feat_node, f.feat_value, f.feat_rank)

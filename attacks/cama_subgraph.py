@@ -4,7 +4,8 @@ The top ego-net of every graph (centre = argmax of ``(A+I)^k s``, radius ``hops`
 target. Flips, in this order of priority: (1) delete its internal edges, (2) delete its boundary
 edges, (3) link its most important nodes to nodes outside it that matter for the runner-up
 class (score ``s[u] + o[v] − s[v]``). Within each tier, pairs with more important endpoints go
-first. ``mode=cut`` keeps tiers 1–2 only, ``mode=rewire`` tier 3 first.
+first. ``mode=cut`` keeps tiers 1–2 only, ``mode=rewire`` tier 3 first. ``rerank`` and
+``rounds`` as in ``cama-node`` (defaults 32 and 4).
 """
 from __future__ import annotations
 
@@ -14,13 +15,14 @@ from cama.edits import EditList
 from cama.subgraphs import ego_membership
 
 from .base import Attack, top_per_graph
-from .candidates import anchor_pairs, existing_pairs, is_edge, rerank_by_queries, top_nodes
+from .candidates import DEFAULT_RERANK, anchor_pairs, existing_pairs, is_edge, rerank_by_queries, top_nodes
 
 
 class CamaSubgraph(Attack):
     name = "cama-subgraph"
     description = "CAMA: cut the most important ego-net's internal/boundary edges, rewire it to runner-up nodes"
     uses_importance = True
+    default_rounds = 4
 
     @classmethod
     def param_names(cls):
@@ -48,7 +50,7 @@ class CamaSubgraph(Attack):
         score = torch.where(present, cut_tier + s[u] + s[v], rewire_tier + rewire_score)
         if mode == "cut":
             score = torch.where(present, score, torch.full_like(score, -100.0))
-        pool = int(self.params.get("rerank", 0))
+        pool = int(self.params.get("rerank", DEFAULT_RERANK))
         if pool > 0:
             score = rerank_by_queries(ctx, batch, pairs, score, pool)
         keep, rank = top_per_graph(batch.batch[u], score, struct_limit, batch.num_graphs)

@@ -16,6 +16,9 @@ from cama.edits import pair_keys, undirected_edges
 
 from .base import top_per_graph
 
+#: candidates per graph re-scored by one batched victim query in CAMA structure attacks
+DEFAULT_RERANK = 32
+
 
 def existing_pairs(batch: Batch) -> Tensor:
     return undirected_edges(batch.edge_index)

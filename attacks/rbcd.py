@@ -15,13 +15,16 @@ import warnings
 
 import torch
 from torch import nn
-from torch_geometric.contrib.nn import GRBCDAttack, PRBCDAttack
 
-from cama.edits import EditList, apply_flips
+from cama.edits import EditList
 from cama.model_api import call_model
 from cama.progress import progress_bar
 
-from .base import Attack, rank_within_graph
+from .base import Attack
+
+with warnings.catch_warnings():  # "contrib contains experimental code"
+    warnings.simplefilter("ignore")
+    from torch_geometric.contrib.nn import GRBCDAttack, PRBCDAttack
 
 
 class EdgeWeightFirst(nn.Module):

@@ -42,7 +42,18 @@ cache_opt = click.option("--cache-dir", type=click.Path(file_okay=False), defaul
 device_opt = click.option("--device", default="auto", show_default=True, help="auto (CUDA if present), cpu, cuda:0 …")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class CamaGroup(click.Group):
+    """Turns a :class:`CamaError` into one message on stderr and exit status 2."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except CamaError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=CamaGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="cama")
 def cli():
     """cama: Graph-CAM adversarial attacks and a robustness benchmark for GNN graph classifiers.
@@ -53,6 +64,7 @@ def cli():
       cama train -d MUTAG,PROTEINS -m all --seed 0,1,2
       cama attack -d PROTEINS -m gin -a cama-node -b 0.05,0.1,0.2 --seed 0
       cama explain -d MUTAG -m gcn --graph 7 --method gradcam --out fig.png
+      cama evaluate --model examples/custom_model.py:build_model -d MUTAG --name my-gnn
     """
 
 
@@ -212,7 +224,7 @@ def attack(dataset, model, attack_names, budgets, budget_kind, seed, surrogate, 
       cama attack -d MUTAG -m gcn -a cama,grbcd --surrogate gin --format json
       cama attack -d IMDB-BINARY -m gin -a cama-node -p rerank=16 --adaptive-every 2
     """
-    from attacks import ATTACKS, make_attack
+    from attacks import ATTACKS, make_attacks
 
     from .budget import parse_budgets
     from .data import load_dataset
@@ -224,12 +236,7 @@ def attack(dataset, model, attack_names, budgets, budget_kind, seed, surrogate, 
     if surrogate:
         check_arch(surrogate)
     names = list(ATTACKS) if attack_names == "all" else _split(attack_names)
-    extra = _parse_params(params)
-    atks = []
-    for n in names:
-        atk = make_attack(n, importance=importance, adaptive_every=adaptive_every,
-                          **{k: v for k, v in extra.items() if k in ATTACKS.get(n, ATTACKS["random"]).param_names()})
-        atks.append(atk)
+    atks = make_attacks(names, _parse_params(params), importance=importance, adaptive_every=adaptive_every)
     budget_list = parse_budgets(budgets, budget_kind)
     ds = load_dataset(dataset, root=data_root)
     if not ds.featurizer.editable:
@@ -278,6 +285,90 @@ def print_attack_table(records: list[dict], title: str) -> None:
         rows.append(row)
     cols = list(rows[0]) if rows else []
     _print_table(rows, cols, title=title + ("" if kind == "ratio" else " (budget = edit count)"))
+
+
+@cli.command()
+@click.option("--model", "model_spec", required=True, help="path/to/file.py:factory; factory(num_features, num_classes).")
+@click.option("--checkpoint", type=click.Path(dir_okay=False), default=None,
+              help="State dict to load (weights_only=True); without it the model is trained with the standard trainer.")
+@click.option("-d", "--dataset", default="MUTAG", show_default=True)
+@click.option("-a", "--attack", "attack_names", default="all", show_default=True, help="Attacks, comma-separated, or all.")
+@click.option("-b", "--budget", "budgets", default="0.05,0.1,0.2", show_default=True)
+@click.option("--budget-kind", type=click.Choice(["ratio", "count"]), default="ratio", show_default=True)
+@click.option("--name", default=None, help="Victim name in records and the leaderboard (default: the factory name).")
+@click.option("--seed", default=0, type=int, show_default=True, help="Split, training and attack seed.")
+@click.option("--cam-layer", default=None, help="Module name whose output are node embeddings (default: last MessagePassing).")
+@click.option("--max-graphs", type=int, default=None, help="Attack a seeded sample of at most N graphs.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="runs", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True)
+@data_root_opt
+@device_opt
+def evaluate(model_spec, checkpoint, dataset, attack_names, budgets, budget_kind, name, seed, cam_layer, max_graphs,
+             out_dir, fmt, data_root, device):
+    """Robustness report for your own GNN: clean accuracy, accuracy and ASR under every applicable attack.
+
+    \b
+    Example:
+      cama evaluate --model examples/custom_model.py:build_model -d MUTAG -a cama-node,random --name my-gnn
+    """
+    from .data import load_dataset
+    from .device import resolve_device
+    from .records import write_record
+    from .robustness import check_model_output, evaluate_robustness
+    from .splits import stratified_split
+    from .user_model import build_user_model, load_factory, load_user_weights
+    from victims.train import TrainConfig, train_model
+
+    factory = load_factory(model_spec)
+    ds = load_dataset(dataset, root=data_root)
+    dev = resolve_device(device)
+    model = build_user_model(factory, ds.num_features, ds.num_classes).to(dev)
+    split = stratified_split(ds.y, seed=seed)
+    if checkpoint:
+        load_user_weights(model, checkpoint)
+        model.to(dev)
+        check_model_output(model.eval(), ds, dev)
+    else:
+        check_model_output(model.eval(), ds, dev)
+        stats = train_model(model, ds, split, TrainConfig(), seed, dev, progress=fmt == "table",
+                            desc=f"train {model_spec}")
+        click.echo(f"trained: val {stats['val_acc']:.3f}, test {stats['test_acc']:.3f}", err=True)
+    names = attack_names if attack_names == "all" else _split(attack_names)
+    report = evaluate_robustness(model, ds, attacks=names, budgets=_split(budgets), budget_kind=budget_kind,
+                                 device=str(dev), seed=seed, split=split, name=name or factory.__name__,
+                                 cam_layer=cam_layer, max_graphs=max_graphs)
+    for rec in report.records:
+        write_record(out_dir, rec)
+        if fmt == "json":
+            click.echo(json.dumps(rec, sort_keys=True))
+    if fmt == "markdown":
+        click.echo(report.to_markdown())
+    elif fmt == "table":
+        if report.records:
+            print_attack_table(report.records, f"{report.name} on {ds.name}: clean acc {report.clean_acc:.3f}")
+        else:
+            click.echo(f"{report.name} on {ds.name}: clean acc {report.clean_acc:.3f}; no attack applicable")
+        for k, v in report.skipped.items():
+            click.echo(f"skipped {k}: {v}")
+
+
+@cli.command()
+@click.option("--runs", default="results/runs", show_default=True, type=click.Path(file_okay=False),
+              help="Folder of JSON run records (searched recursively).")
+@click.option("--out", default="results", show_default=True, type=click.Path(file_okay=False))
+@click.option("--victims-md", default="results/victims.md", show_default=True,
+              help="Clean-accuracy table to include (skipped when missing).")
+def leaderboard(runs, out, victims_md):
+    """Aggregate run records into LEADERBOARD.md, leaderboard.csv/.tex/.html and plots.
+
+    \b
+    Example:
+      cama leaderboard --runs results/runs --out results/
+    """
+    from .leaderboard import write_leaderboard
+
+    for path in write_leaderboard(runs, out, _command_line(), victims_md):
+        click.echo(f"wrote {path}")
 
 
 @cli.command()
@@ -332,17 +423,7 @@ def explain(dataset, model, graph_idx, method, target, hops, seed, out, data_roo
 
 
 def main() -> None:
-    try:
-        cli.main(standalone_mode=False)
-    except CamaError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(2)
-    except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
-        sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
+    cli(prog_name="cama")
 
 
 if __name__ == "__main__":

@@ -63,7 +63,7 @@ def write_record(folder: str | Path, record: dict) -> Path:
 
 def load_records(folder: str | Path) -> list[dict]:
     out = []
-    for p in sorted(Path(folder).glob("*.json")):
+    for p in sorted(Path(folder).glob("**/*.json")):
         try:
             rec = json.loads(p.read_text())
         except (OSError, json.JSONDecodeError):

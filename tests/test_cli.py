@@ -10,13 +10,32 @@ from pathlib import Path
 import pytest
 import torch
 
+from click.testing import CliRunner
+
+from cama.cli import cli
+
 CAMA = [sys.executable, "-m", "cama.cli"]
 
 
-def run(args, env_extra=None, cwd=None):
+class Result:
+    def __init__(self, returncode, stdout, stderr):
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+def run(args, env_extra=None):
+    """Run the CLI in-process (fast); ``run_process`` runs it as a real subprocess."""
+    res = CliRunner().invoke(cli, args, env=env_extra, catch_exceptions=True)
+    stderr = res.stderr
+    if res.exception is not None and not isinstance(res.exception, SystemExit):
+        import traceback
+        stderr += "Traceback\n" + "".join(traceback.format_exception(res.exception))
+    return Result(res.exit_code, res.stdout, stderr)
+
+
+def run_process(args, env_extra=None):
     env = dict(os.environ)
     env.update(env_extra or {})
-    return subprocess.run(CAMA + args, capture_output=True, text=True, env=env, cwd=cwd, timeout=600)
+    return subprocess.run(CAMA + args, capture_output=True, text=True, env=env, timeout=600)
 
 
 def assert_clean_error(proc, *needles):
@@ -34,13 +53,13 @@ def test_help_shows_an_example(cmd):
 
 
 def test_unknown_dataset_offline(tmp_path, session_cache):
-    proc = run(["train", "-d", "NOT-A-DATASET", "--data-root", str(tmp_path)])
+    proc = run_process(["train", "-d", "NOT-A-DATASET", "--data-root", str(tmp_path)])
     assert_clean_error(proc, "NOT-A-DATASET", "--data-root")
 
 
 def test_dataset_missing_offline_names_the_fix(tmp_path, session_cache):
     # A known name whose files are absent: the download fails here (no internet) → one message.
-    proc = run(["train", "-d", "PTC_FM", "--data-root", str(tmp_path)], {"http_proxy": "http://127.0.0.1:9",
+    proc = run_process(["train", "-d", "PTC_FM", "--data-root", str(tmp_path)], {"http_proxy": "http://127.0.0.1:9",
                                                                           "https_proxy": "http://127.0.0.1:9"})
     assert_clean_error(proc, "PTC_FM", "raw")
 
@@ -56,7 +75,7 @@ def test_unwritable_cache_folder(tmp_path, tu_root):
 
 
 def test_unknown_architecture(tu_root):
-    proc = run(["train", "-d", "MUTAG", "-m", "transformer", "--data-root", str(tu_root)])
+    proc = run_process(["train", "-d", "MUTAG", "-m", "transformer", "--data-root", str(tu_root)])
     assert_clean_error(proc, "Unknown architecture 'transformer'", "gcn, gin, graphsage, gat")
 
 

@@ -1,0 +1,151 @@
+"""Leaderboard: aggregate run records (pandas) into tables and plots.
+
+Cells are mean ± std over victim seeds (population std, ddof=0). Per dataset and victim: rows =
+attacks, columns = budgets, cell = ASR (and accuracy under attack); the best ASR per column is
+bold; ``avg rank`` is the mean over budgets of the attack's ASR rank (1 = strongest).
+Outputs: ``LEADERBOARD.md``, ``leaderboard.csv`` (long format), ``leaderboard.tex``,
+``leaderboard.html``, ``plots/asr_vs_budget_<dataset>.png`` and ``plots/time_vs_asr.png``.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import CamaError
+from .records import load_records, versions
+
+KEYS = ["dataset", "victim", "attack", "budget_kind", "budget"]
+
+
+def attack_labels(df: pd.DataFrame) -> pd.Series:
+    """Attack name, plus its parameters where one attack appears with several settings, plus
+    ``←surrogate`` in transfer mode."""
+    params = df["params"].map(lambda p: json.dumps(p, sort_keys=True))
+    multi = params.groupby(df["attack"]).transform("nunique") > 1
+    label = df["attack"].where(~multi, df["attack"] + params.map(lambda s: f" {s}"))
+    sur = df.get("surrogate")
+    if sur is not None:
+        label = label.where(sur.isna(), label + "←" + sur.astype(str))
+    return label
+
+
+def aggregate(records: list[dict]) -> pd.DataFrame:
+    if not records:
+        raise CamaError("No run records found; run `cama attack` or `cama bench` first (or pass --runs DIR).")
+    df = pd.DataFrame(records)
+    df["attack"] = attack_labels(df)
+    df["sampled"] = df.get("sampled", False)
+    g = df.groupby(KEYS, sort=False)
+    out = g.agg(asr_mean=("asr", "mean"), asr_std=("asr", lambda s: s.std(ddof=0)),
+                adv_acc_mean=("adv_acc", "mean"), adv_acc_std=("adv_acc", lambda s: s.std(ddof=0)),
+                clean_acc_mean=("clean_acc", "mean"), n_seeds=("victim_seed", "nunique"),
+                n_attacked=("n_attacked", "sum"), sampled=("sampled", "any"),
+                seconds_per_graph=("seconds_per_graph", "mean"), queries_per_graph=("queries_per_graph", "mean"),
+                mean_edge_flips=("mean_edge_flips", "mean"), mean_feature_edits=("mean_feature_edits", "mean"))
+    return out.reset_index()
+
+
+def add_ranks(agg: pd.DataFrame) -> pd.DataFrame:
+    """``rank`` of every attack within (dataset, victim, budget) by ASR (1 = best, ties share the min)."""
+    agg = agg.copy()
+    agg["rank"] = agg.groupby(["dataset", "victim", "budget_kind", "budget"])["asr_mean"].rank(
+        ascending=False, method="min")
+    return agg
+
+
+def _cell(r, bold: bool) -> str:
+    s = f"{r.asr_mean:.2f} ± {r.asr_std:.2f} ({r.adv_acc_mean:.2f})"
+    return f"**{s}**" if bold else s
+
+
+def block_tables(agg: pd.DataFrame):
+    """Yield (dataset, victim, wide DataFrame of formatted cells with an avg-rank column)."""
+    agg = add_ranks(agg)
+    for (ds, victim), part in agg.groupby(["dataset", "victim"], sort=False):
+        best = part.groupby("budget")["asr_mean"].transform("max")
+        part = part.assign(cell=[_cell(r, r.asr_mean == b and r.asr_mean > 0) for r, b in zip(part.itertuples(), best)])
+        wide = part.pivot(index="attack", columns="budget", values="cell")
+        wide.columns = [f"ρ={b:g}" for b in wide.columns]
+        wide["avg rank"] = part.groupby("attack")["rank"].mean().round(2)
+        wide["s/graph"] = part.groupby("attack")["seconds_per_graph"].mean().map(lambda v: f"{v:.4f}")
+        sampled = part.groupby("attack")["sampled"].any()
+        wide.index = [f"{a}*" if sampled[a] else a for a in wide.index]
+        yield ds, victim, wide.sort_values("avg rank")
+
+
+def write_leaderboard(runs: str | Path, out: str | Path, command: str, victims_md: str | Path | None = None) -> list[Path]:
+    records = load_records(runs)
+    agg = aggregate(records)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    csv = out / "leaderboard.csv"
+    add_ranks(agg).to_csv(csv, index=False, float_format="%.4f")
+    written.append(csv)
+    header = [f"Produced by `{command}` from {len(records)} run records in `{runs}`.  ",
+              f"Versions: {versions()}", "",
+              "Cells: attack success rate, mean ± std over victim seeds (accuracy under attack in brackets); "
+              "best ASR per budget in bold; avg rank over budgets (1 = strongest); s/graph = attack + evaluation "
+              "seconds per attacked graph. Budget ρ: flips ≤ max(1, round(ρ·|E_g|)) and/or feature-edited nodes ≤ "
+              "max(1, round(ρ·|V_g|)). `*` = run on a seeded sample of the attacked graphs (see `n_attacked` in the CSV).",
+              ""]
+    md = ["# cama leaderboard", ""] + header
+    tex, html = [], [f"<h1>cama leaderboard</h1><p>{' '.join(header)}</p>"]
+    clean = agg.groupby(["dataset", "victim"], sort=False)["clean_acc_mean"].first().reset_index()
+    for ds, victim, wide in block_tables(agg):
+        acc = clean[(clean.dataset == ds) & (clean.victim == victim)].clean_acc_mean.iloc[0]
+        md += [f"## {ds} — {victim} (clean accuracy {acc:.3f})", "", wide.to_markdown(), ""]
+        tex.append(wide.to_latex(caption=f"{ds} / {victim}", escape=True).replace("**", ""))
+        html.append(f"<h2>{ds} — {victim} (clean accuracy {acc:.3f})</h2>" + wide.to_html(escape=False))
+    if victims_md and Path(victims_md).is_file():
+        md += ["## Victims (clean accuracy)", "", Path(victims_md).read_text().split("\n", 2)[-1]]
+    for name, text in (("LEADERBOARD.md", "\n".join(md)), ("leaderboard.tex", "\n\n".join(tex)),
+                       ("leaderboard.html", "\n".join(html))):
+        (out / name).write_text(text)
+        written.append(out / name)
+    written += write_plots(agg, out / "plots")
+    return written
+
+
+def write_plots(agg: pd.DataFrame, folder: Path) -> list[Path]:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for ds, part in agg.groupby("dataset", sort=False):
+        victims = list(dict.fromkeys(part.victim))
+        fig, axes = plt.subplots(1, len(victims), figsize=(4.5 * len(victims), 3.8), squeeze=False, sharey=True)
+        for ax, victim in zip(axes[0], victims):
+            sub = part[part.victim == victim]
+            for attack, line in sub.groupby("attack", sort=False):
+                line = line.sort_values("budget")
+                ax.plot(line.budget, line.asr_mean, marker="o", label=attack)
+                ax.fill_between(line.budget, line.asr_mean - line.asr_std, line.asr_mean + line.asr_std, alpha=0.15)
+            ax.set_title(f"{ds} / {victim}")
+            ax.set_xlabel("budget ρ")
+            ax.grid(alpha=0.3)
+        axes[0][0].set_ylabel("attack success rate")
+        axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+        path = folder / f"asr_vs_budget_{ds}.png"
+        fig.savefig(path, dpi=110, bbox_inches="tight")
+        plt.close(fig)
+        paths.append(path)
+    mid = agg[agg.budget == sorted(agg.budget.unique())[len(agg.budget.unique()) // 2]]
+    per_attack = mid.groupby("attack").agg(t=("seconds_per_graph", "mean"), asr=("asr_mean", "mean"))
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    for attack, r in per_attack.iterrows():
+        ax.scatter(r.t, r.asr, s=40)
+        ax.annotate(attack, (r.t, r.asr), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    ax.set_xscale("log")
+    ax.set_xlabel("seconds per attacked graph (log)")
+    ax.set_ylabel(f"mean ASR at ρ={mid.budget.iloc[0]:g}" if len(mid) else "ASR")
+    ax.set_title("cost vs strength (mean over datasets and victims)")
+    ax.grid(alpha=0.3)
+    path = folder / "time_vs_asr.png"
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return paths + [path]
