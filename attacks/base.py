@@ -100,7 +100,7 @@ class Attack:
     needs_edge_weight: ClassVar[bool] = False
     black_box: ClassVar[bool] = False
 
-    #: default number of re-scoring rounds (0 = one pass); CAMA structure attacks use 4
+    #: default number of re-scoring rounds (0 = one pass); CAMA structure attacks use 8
     default_rounds: ClassVar[int] = 0
 
     def __init__(self, adaptive_every: int = 0, importance: str = "gradcam", rounds: int | None = None, **params):
@@ -161,7 +161,8 @@ class Attack:
     def _adaptive(self, ctx: AttackContext, s_lim: Tensor, f_lim: Tensor | None) -> EditList:
         """Re-score on the perturbed graph every ``adaptive_every`` flips, or in ``rounds`` equal
         chunks of each graph's budget. Chunk i's flips rank after chunk i-1's, so the prefix
-        property holds; a pair flipped earlier is never flipped back (a repeat is dropped)."""
+        property holds; a pair flipped earlier is never flipped back (a repeat is dropped). A graph
+        that the (surrogate) model misclassifies after a chunk receives no further flips."""
         if self.rounds > 1:
             chunk = torch.clamp(torch.div(s_lim + self.rounds - 1, self.rounds, rounding_mode="floor"), min=1)
         else:
@@ -172,6 +173,10 @@ class Attack:
         while bool((s_lim > done).any()):
             so_far = EditList.from_flips(ctx.batch, torch.cat(flips), torch.cat(keys))
             current = apply_edits(ctx.batch, so_far, ctx.featurizer)
+            # early stop: a graph the model already misclassifies gets no further flips
+            fooled = ctx.margins(current, ctx.model) < 0
+            ctx.queries += 1
+            done = torch.where(fooled, s_lim, done)
             nxt = self.rank(ctx, current, torch.clamp(torch.minimum(s_lim - done, chunk), min=0), None)
             flips.append(nxt.flips)
             keys.append(nxt.flip_rank + done[ctx.batch.batch[nxt.flips[:, 0]]])

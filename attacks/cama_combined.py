@@ -19,16 +19,16 @@ class Cama(Attack):
     description = "CAMA features + structure together (cama-feature + cama-node)"
     targets = frozenset({"structure", "features"})
     uses_importance = True
-    default_rounds = 4
+    default_rounds = 8
 
     @classmethod
     def param_names(cls):
-        return ("structure", "epsilon", "rank_by", "anchors", "add_weight", "rerank")
+        return ("structure", "epsilon", "rank_by", "anchors", "add_weight", "rerank", "rerank_nodes")
 
     def _parts(self):
         p = self.params
         struct_cls = CamaSubgraph if p.get("structure", "node") == "subgraph" else CamaNode
-        s_params = {k: p[k] for k in ("anchors", "rerank") if k in p}
+        s_params = {k: p[k] for k in ("anchors", "rerank", "rerank_nodes") if k in p}
         if struct_cls is CamaNode and "add_weight" in p:
             s_params["add_weight"] = p["add_weight"]
         f_params = {k: p[k] for k in ("epsilon", "rank_by") if k in p}

@@ -8,8 +8,9 @@ runner-up class:
   graph, score ``s[u] + o[v] − s[v]`` (tie u to what speaks for the other class, or to
   unimportant nodes). Candidates: ``anchors × |V_g|`` pairs per graph, never all N² pairs.
 
-``rerank=pool`` (default 32; 0 = off) re-scores the ``pool`` best candidates of each graph by one
-batched victim query on all single-flip copies. ``rounds=r`` (default 4; 0 = one pass) spends
+``rerank=pool`` (default 32; 0 = off) re-scores the best ``max(pool, rerank_nodes // |V_g|)``
+candidates of each graph (``rerank_nodes`` default 4096) by one batched query of the model on all
+single-flip copies. ``rounds=r`` (default 8; 0 = one pass) spends
 each graph's budget in r chunks, re-computing importance (and the re-ranking) on the perturbed
 graph before each chunk; ``adaptive_every=k`` does so every k flips instead.
 """
@@ -20,7 +21,7 @@ import torch
 from cama.edits import EditList
 
 from .base import Attack, top_per_graph
-from .candidates import DEFAULT_RERANK, anchor_pairs, existing_pairs, is_edge, rerank_by_queries, top_nodes
+from .candidates import DEFAULT_RERANK, DEFAULT_RERANK_NODES, anchor_pairs, existing_pairs, is_edge, rerank_by_queries, top_nodes
 
 
 def importance_flip_scores(ctx, batch, method: str, anchors: int, add_weight: float):
@@ -40,17 +41,18 @@ class CamaNode(Attack):
     name = "cama-node"
     description = "CAMA: delete edges between important nodes, link important nodes to runner-up-class nodes"
     uses_importance = True
-    default_rounds = 4
+    default_rounds = 8
 
     @classmethod
     def param_names(cls):
-        return ("anchors", "add_weight", "rerank")
+        return ("anchors", "add_weight", "rerank", "rerank_nodes")
 
     def rank(self, ctx, batch, struct_limit, feat_limit):
         pairs, score = importance_flip_scores(ctx, batch, self.importance_method, int(self.params.get("anchors", 8)),
                                               float(self.params.get("add_weight", 1.0)))
         pool = int(self.params.get("rerank", DEFAULT_RERANK))
         if pool > 0:
-            score = rerank_by_queries(ctx, batch, pairs, score, pool)
+            nodes = int(self.params.get("rerank_nodes", DEFAULT_RERANK_NODES))
+            score = rerank_by_queries(ctx, batch, pairs, score, pool, nodes)
         keep, rank = top_per_graph(batch.batch[pairs[:, 0]], score, struct_limit, batch.num_graphs)
         return EditList.from_flips(batch, pairs[keep], rank)

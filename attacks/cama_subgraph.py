@@ -5,7 +5,7 @@ target. Flips, in this order of priority: (1) delete its internal edges, (2) del
 edges, (3) link its most important nodes to nodes outside it that matter for the runner-up
 class (score ``s[u] + o[v] − s[v]``). Within each tier, pairs with more important endpoints go
 first. ``mode=cut`` keeps tiers 1–2 only, ``mode=rewire`` tier 3 first. ``rerank`` and
-``rounds`` as in ``cama-node`` (defaults 32 and 4).
+``rounds`` as in ``cama-node`` (defaults 32 and 8).
 """
 from __future__ import annotations
 
@@ -15,18 +15,18 @@ from cama.edits import EditList
 from cama.subgraphs import ego_membership
 
 from .base import Attack, top_per_graph
-from .candidates import DEFAULT_RERANK, anchor_pairs, existing_pairs, is_edge, rerank_by_queries, top_nodes
+from .candidates import DEFAULT_RERANK, DEFAULT_RERANK_NODES, anchor_pairs, existing_pairs, is_edge, rerank_by_queries, top_nodes
 
 
 class CamaSubgraph(Attack):
     name = "cama-subgraph"
     description = "CAMA: cut the most important ego-net's internal/boundary edges, rewire it to runner-up nodes"
     uses_importance = True
-    default_rounds = 4
+    default_rounds = 8
 
     @classmethod
     def param_names(cls):
-        return ("hops", "subgraphs", "anchors", "mode", "rerank")
+        return ("hops", "subgraphs", "anchors", "mode", "rerank", "rerank_nodes")
 
     def rank(self, ctx, batch, struct_limit, feat_limit):
         imp = ctx.importance(self.importance_method, batch if batch is not ctx.batch else None)
@@ -52,6 +52,7 @@ class CamaSubgraph(Attack):
             score = torch.where(present, score, torch.full_like(score, -100.0))
         pool = int(self.params.get("rerank", DEFAULT_RERANK))
         if pool > 0:
-            score = rerank_by_queries(ctx, batch, pairs, score, pool)
+            nodes = int(self.params.get("rerank_nodes", DEFAULT_RERANK_NODES))
+            score = rerank_by_queries(ctx, batch, pairs, score, pool, nodes)
         keep, rank = top_per_graph(batch.batch[u], score, struct_limit, batch.num_graphs)
         return EditList.from_flips(batch, pairs[keep], rank)

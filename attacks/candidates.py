@@ -16,8 +16,10 @@ from cama.edits import pair_keys, undirected_edges
 
 from .base import top_per_graph
 
-#: candidates per graph re-scored by one batched victim query in CAMA structure attacks
+#: candidates per graph re-scored by one batched victim query in CAMA structure attacks: at least
+#: DEFAULT_RERANK, and up to DEFAULT_RERANK_NODES / |V_g| for small graphs (bounded work per graph)
 DEFAULT_RERANK = 32
+DEFAULT_RERANK_NODES = 4096
 
 
 def existing_pairs(batch: Batch) -> Tensor:
@@ -84,21 +86,24 @@ def random_pairs(batch: Batch, per_graph: Tensor, gen: torch.Generator) -> Tenso
     return torch.stack([keys[first] // nn, keys[first] % nn], dim=1)
 
 
-def rerank_by_queries(ctx, batch: Batch, pairs: Tensor, score: Tensor, pool: int, max_nodes: int = 2_000_000
-                      ) -> Tensor:
-    """Re-score the ``pool`` best pairs of every graph by the victim's true-class margin after
-    flipping that pair alone (one batched forward over all single-flip copies, chunked to
-    ``max_nodes`` nodes). Pooled pairs rank first (lowest margin first), the rest keep their order."""
+def rerank_by_queries(ctx, batch: Batch, pairs: Tensor, score: Tensor, pool: int,
+                      pool_nodes: int = DEFAULT_RERANK_NODES, max_nodes: int = 2_000_000) -> Tensor:
+    """Re-score the best ``max(pool, pool_nodes // |V_g|)`` pairs of every graph g by the model's
+    true-class margin after flipping that pair alone (one batched forward over all single-flip
+    copies, chunked to ``max_nodes`` nodes). Pooled pairs rank first (lowest margin first), the
+    rest keep their order."""
     from cama.model_api import call_model
     from cama.replicate import copy_flips, replicate
 
     from .base import true_class_margin
 
+    if pairs.numel() == 0:  # single-node graphs only: nothing to re-score
+        return score
     graph = batch.batch[pairs[:, 0]]
-    limit = torch.full((batch.num_graphs,), pool, dtype=torch.long, device=pairs.device)
+    sizes = (batch.ptr[1:] - batch.ptr[:-1]).to(pairs.device)
+    limit = torch.clamp(torch.div(pool_nodes, sizes.clamp(min=1), rounding_mode="floor"), min=pool)
     idx, _ = top_per_graph(graph, score, limit, batch.num_graphs)
     margins = torch.empty(idx.numel(), device=pairs.device)
-    sizes = (batch.ptr[1:] - batch.ptr[:-1]).to(pairs.device)
     cost = torch.cumsum(sizes[graph[idx]], 0)
     start = 0
     with torch.no_grad():

@@ -4,8 +4,9 @@ For every budget b: ``n_success`` = attacked graphs misclassified after applying
 edits (structure-derived features re-computed), ``asr = n_success / n_attacked``,
 ``adv_acc = clean_acc · (1 − asr)`` (exact when every correct graph is attacked, an estimate
 when a seeded sample of ``max_graphs`` is), mean edits actually used, seconds and victim queries
-per attacked graph (the ranked attack's one-off cost is shared by all budgets and included in
-each). Transfer mode: importance/gradients from ``surrogate``, success measured on the victim.
+per attacked graph (a ranked attack's one-off cost is shared by all budgets and included in
+each; a budget-specific attack — PRBCD, genetic — solves every budget of the run, and each record
+carries the cost of all those solves). Transfer mode: importance/gradients from ``surrogate``, success measured on the victim.
 """
 from __future__ import annotations
 

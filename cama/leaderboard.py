@@ -88,7 +88,8 @@ def write_leaderboard(runs: str | Path, out: str | Path, command: str, victims_m
               f"Versions: {versions()}", "",
               "Cells: attack success rate, mean ± std over victim seeds (accuracy under attack in brackets); "
               "best ASR per budget in bold; avg rank over budgets (1 = strongest); s/graph = attack + evaluation "
-              "seconds per attacked graph. Budget ρ: flips ≤ max(1, round(ρ·|E_g|)) and/or feature-edited nodes ≤ "
+              "seconds per attacked graph (budget-specific attacks, e.g. PRBCD and genetic, include the solves of "
+              "all budgets of their run). Budget ρ: flips ≤ max(1, round(ρ·|E_g|)) and/or feature-edited nodes ≤ "
               "max(1, round(ρ·|V_g|)). `*` = run on a seeded sample of the attacked graphs (see `n_attacked` in the CSV).",
               ""]
     md = ["# cama leaderboard", ""] + header

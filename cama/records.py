@@ -86,3 +86,20 @@ def atomic_torch_save(obj, path: Path) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def load_torch_file(path: str | Path, fix: str):
+    """``torch.load(path, weights_only=True)`` with one clear error (naming ``fix``) when the file
+    is missing, corrupt or holds more than tensors and plain containers."""
+    import torch
+
+    from .errors import CamaError
+
+    path = Path(path)
+    if not path.is_file():
+        raise CamaError(f"Checkpoint {path} does not exist; {fix}")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise CamaError(f"Checkpoint {path} cannot be read with weights_only=True ({type(exc).__name__}); it is "
+                        f"corrupt or not a plain PyTorch weights file; {fix}") from exc

@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 
 from .errors import CamaError
+from .records import load_torch_file
 
 
 def load_factory(spec: str):
@@ -58,13 +59,7 @@ def build_user_model(factory, num_features: int, num_classes: int) -> torch.nn.M
 
 def load_user_weights(model: torch.nn.Module, checkpoint: str | Path) -> None:
     path = Path(checkpoint)
-    if not path.is_file():
-        raise CamaError(f"Checkpoint {path} not found.")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise CamaError(f"Checkpoint {path} cannot be read with weights_only=True ({type(exc).__name__}); "
-                        "save a state dict: torch.save(model.state_dict(), path).") from exc
+    state = load_torch_file(path, "save a state dict with torch.save(model.state_dict(), path).")
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]
     try:

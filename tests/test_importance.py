@@ -140,3 +140,13 @@ def test_subgraph_scores(mutag, mutag_gcn):
     cluster, score = cluster_scores(imp.scores, batch.edge_index, threshold=0.5)
     assert (cluster[imp.scores < 0.5] == -1).all()
     assert score.numel() == int(cluster.max()) + 1
+
+
+def test_deletion_curve_favours_importance_over_random(mutag, mutag_gin):
+    from cama.fidelity import deletion_curves
+
+    batch = Batch.from_data_list(mutag[mutag_gin.split["test"]])
+    for method in ("cam", "gradcam", "gradcam-avg"):
+        scores = node_importance(mutag_gin.model, batch, method).scores
+        curves = deletion_curves(mutag_gin.model, batch, mutag.featurizer, scores)
+        assert curves["area"] > 0, (method, curves)

@@ -19,7 +19,7 @@ from cama.data import GraphDataset
 from cama.device import resolve_device
 from cama.errors import CamaError
 from cama.paths import cache_root, is_writable_dir
-from cama.records import atomic_torch_save
+from cama.records import atomic_torch_save, load_torch_file
 
 from . import ARCHITECTURES
 from .models import GraphClassifier, VictimConfig
@@ -69,13 +69,7 @@ def save_victim(victim: Victim, path: str | Path) -> Path:
 def load_victim(path: str | Path, device: str | torch.device = "auto") -> Victim:
     """Load a checkpoint written by :func:`save_victim`; clear errors for missing/corrupt/foreign files."""
     path = Path(path)
-    if not path.is_file():
-        raise CamaError(f"Checkpoint {path} does not exist; train one with `cama train` or check the path.")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise CamaError(f"Checkpoint {path} cannot be read ({type(exc).__name__}); it is corrupt or not a "
-                        "PyTorch file. Delete it and retrain with `cama train`.") from exc
+    ckpt = load_torch_file(path, "train one with `cama train` (or delete the file and retrain).")
     if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT or any(k not in ckpt for k in _REQUIRED):
         raise CamaError(f"{path} is not a cama victim checkpoint (expected format {CHECKPOINT_FORMAT}); "
                         "use a file written by `cama train`, or `cama evaluate` for your own model.")

@@ -1,0 +1,60 @@
+"""Leaderboard aggregation on records produced by the real code (a small MUTAG grid)."""
+from __future__ import annotations
+
+import statistics
+
+import pytest
+
+from attacks import make_attack
+from cama.budget import parse_budgets
+from cama.evaluate import evaluate_attack
+from cama.leaderboard import aggregate, block_tables, write_leaderboard
+from cama.records import load_records, write_record
+from victims.store import get_victim
+
+
+@pytest.fixture(scope="module")
+def runs(mutag, session_cache, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("runs")
+    for seed in (0, 1):
+        v = get_victim(mutag, "gcn", seed=seed, device="cpu", progress=False)
+        for name in ("cama", "random-feature", "random"):
+            out = evaluate_attack(v.model, mutag, v.split["test"], make_attack(name), parse_budgets("0.1,0.2"),
+                                  victim_name="gcn", victim_seed=seed, seed=seed)
+            for rec in out.records:
+                write_record(folder, rec)
+    return folder
+
+
+def test_mean_std_arithmetic(runs):
+    records = load_records(runs)
+    assert len(records) == 12
+    agg = aggregate(records)
+    assert len(agg) == 6 and (agg.n_seeds == 2).all()
+    for row in agg.itertuples():
+        asrs = [r["asr"] for r in records if r["attack"] == row.attack and r["budget"] == row.budget]
+        assert row.asr_mean == pytest.approx(statistics.fmean(asrs))
+        assert row.asr_std == pytest.approx(statistics.pstdev(asrs))
+
+
+def test_best_cells_are_bold_and_ranked(runs):
+    agg = aggregate(load_records(runs))
+    (_, _, wide), = list(block_tables(agg))
+    for col in ("ρ=0.1", "ρ=0.2"):
+        best = agg[agg.budget == float(col[2:])].sort_values("asr_mean").iloc[-1]
+        assert wide.loc[best.attack, col].startswith("**")
+        bold = [a for a in wide.index if wide.loc[a, col].startswith("**")]
+        assert all(agg[(agg.attack == a) & (agg.budget == float(col[2:]))].asr_mean.iloc[0] == best.asr_mean
+                   for a in bold)
+    assert list(wide["avg rank"]) == sorted(wide["avg rank"])
+
+
+def test_writes_all_outputs(runs, tmp_path):
+    paths = write_leaderboard(runs, tmp_path, "pytest")
+    names = {p.name for p in paths}
+    assert {"LEADERBOARD.md", "leaderboard.csv", "leaderboard.tex", "leaderboard.html", "asr_vs_budget_MUTAG.png",
+            "time_vs_asr.png"} <= names
+    header = (tmp_path / "leaderboard.csv").read_text().splitlines()[0].split(",")
+    assert {"dataset", "victim", "attack", "budget_kind", "budget", "asr_mean", "asr_std", "adv_acc_mean",
+            "adv_acc_std", "n_seeds", "seconds_per_graph"} <= set(header)
+    assert "pytest" in (tmp_path / "LEADERBOARD.md").read_text()
