@@ -137,3 +137,15 @@ def test_attack_bad_input(tu_root, args, needle):
 def test_feature_attack_on_featureless_dataset(tu_root):
     proc = run(["attack", "-d", "IMDB-BINARY", "-m", "gcn", "-a", "cama-feature", "--data-root", str(tu_root)])
     assert_clean_error(proc, "cama-feature", "structure attack")
+
+
+def test_explain_draws_figure_and_prints_top_nodes(tu_root, mutag_gcn, tmp_path):
+    fig = tmp_path / "fig.png"
+    proc = run(["explain", "-d", "MUTAG", "-m", "gcn", "--graph", "7", "--method", "gradcam", "--out", str(fig),
+                "--data-root", str(tu_root)])
+    assert proc.returncode == 0, proc.stderr
+    assert fig.stat().st_size > 10_000 and fig.read_bytes()[:4] == b"\x89PNG"
+    assert "top nodes" in proc.stdout and "top 1-hop subgraph" in proc.stdout
+    assert " C " in proc.stdout  # atom names, not indices
+    bad = run(["explain", "-d", "MUTAG", "-m", "gcn", "--graph", "999", "--data-root", str(tu_root)])
+    assert_clean_error(bad, "out of range")
