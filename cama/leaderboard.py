@@ -117,20 +117,25 @@ def write_plots(agg: pd.DataFrame, folder: Path) -> list[Path]:
 
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
+    attacks = sorted(agg.attack.unique())
+    cmap = plt.get_cmap("tab20")
+    color = {a: cmap(i % 20) for i, a in enumerate(attacks)}  # one colour per attack in every plot
     for ds, part in agg.groupby("dataset", sort=False):
         victims = list(dict.fromkeys(part.victim))
         fig, axes = plt.subplots(1, len(victims), figsize=(4.5 * len(victims), 3.8), squeeze=False, sharey=True)
         for ax, victim in zip(axes[0], victims):
             sub = part[part.victim == victim]
-            for attack, line in sub.groupby("attack", sort=False):
+            for attack, line in sub.groupby("attack", sort=True):
                 line = line.sort_values("budget")
-                ax.plot(line.budget, line.asr_mean, marker="o", label=attack)
-                ax.fill_between(line.budget, line.asr_mean - line.asr_std, line.asr_mean + line.asr_std, alpha=0.15)
+                ax.plot(line.budget, line.asr_mean, marker="o", label=attack, color=color[attack])
+                ax.fill_between(line.budget, line.asr_mean - line.asr_std, line.asr_mean + line.asr_std, alpha=0.12,
+                                color=color[attack])
             ax.set_title(f"{ds} / {victim}")
             ax.set_xlabel("budget ρ")
             ax.grid(alpha=0.3)
         axes[0][0].set_ylabel("attack success rate")
-        axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+        handles = [plt.Line2D([], [], color=color[a], marker="o", label=a) for a in attacks if a in set(part.attack)]
+        axes[0][-1].legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
         path = folder / f"asr_vs_budget_{ds}.png"
         fig.savefig(path, dpi=110, bbox_inches="tight")
         plt.close(fig)
@@ -139,12 +144,12 @@ def write_plots(agg: pd.DataFrame, folder: Path) -> list[Path]:
     per_attack = mid.groupby("attack").agg(t=("seconds_per_graph", "mean"), asr=("asr_mean", "mean"))
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     for attack, r in per_attack.iterrows():
-        ax.scatter(r.t, r.asr, s=40)
+        ax.scatter(r.t, r.asr, s=40, color=color[attack])
         ax.annotate(attack, (r.t, r.asr), fontsize=7, xytext=(3, 3), textcoords="offset points")
     ax.set_xscale("log")
     ax.set_xlabel("seconds per attacked graph (log)")
     ax.set_ylabel(f"mean ASR at ρ={mid.budget.iloc[0]:g}" if len(mid) else "ASR")
-    ax.set_title("cost vs strength (mean over datasets and victims)")
+    ax.set_title("cost vs strength (mean over the dataset × victim cells each attack ran on)", fontsize=9)
     ax.grid(alpha=0.3)
     path = folder / "time_vs_asr.png"
     fig.savefig(path, dpi=110, bbox_inches="tight")
