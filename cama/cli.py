@@ -5,7 +5,6 @@ import json
 import shlex
 import sys
 import warnings
-from pathlib import Path
 
 import click
 
@@ -390,7 +389,6 @@ def explain(dataset, model, graph_idx, method, target, hops, seed, out, data_roo
     Example:
       cama explain -d MUTAG -m gcn --graph 7 --method gradcam --out fig.png
     """
-    import torch
     from torch_geometric.data import Batch
 
     from .data import load_dataset
@@ -419,7 +417,6 @@ def explain(dataset, model, graph_idx, method, target, hops, seed, out, data_roo
     if sub:
         click.echo(f"top {hops}-hop subgraph: nodes {sorted(sub[0].nodes.tolist())}, score {sub[0].score:.3f}")
     click.echo(f"figure written to {out}")
-    del torch
 
 
 def main() -> None:

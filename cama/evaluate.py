@@ -18,7 +18,7 @@ from torch_geometric.data import Batch, Data
 
 from .budget import Budget
 from .data import GraphDataset
-from .edits import EditList, apply_edits
+from .edits import apply_edits
 from .errors import CamaError
 from .featurize import Featurizer
 from .model_api import call_model, model_device
