@@ -16,7 +16,7 @@ import warnings
 import torch
 from torch import nn
 
-from cama.edits import EditList
+from cama.edits import EditList, dedupe_flips
 from cama.model_api import call_model
 from cama.progress import progress_bar
 
@@ -124,16 +124,12 @@ class GRBCD(_RBCD):
             if flipped is None or flipped.numel() == 0:
                 return torch.zeros(0, 2, dtype=torch.long, device=ctx.batch.x.device), None
             pairs = flipped.t().sort(1).values
-            # keep greedy order, drop a pair flipped twice (it would cancel out)
+            # keep greedy order; a pair flipped an even number of times cancels out
             n = int(ctx.batch.ptr[gi + 1] - ctx.batch.ptr[gi])
             keys = pairs[:, 0] * n + pairs[:, 1]
             uniq, counts = torch.unique(keys, return_counts=True)
-            odd = torch.isin(keys, uniq[counts % 2 == 1])
-            first = torch.ones_like(odd)
-            seen = set()
-            for i, k in enumerate(keys.tolist()):
-                first[i] = k not in seen
-                seen.add(k)
-            pairs = pairs[odd & first]
+            pairs = pairs[torch.isin(keys, uniq[counts % 2 == 1])]
+            order = torch.arange(pairs.size(0), device=pairs.device)
+            pairs = pairs[torch.sort(dedupe_flips(pairs, order, n))[0]]
             return pairs, torch.arange(pairs.size(0), device=pairs.device)
         return self._loop(ctx, struct_limit, one)
