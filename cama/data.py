@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from filelock import FileLock
 from torch import Tensor
 from torch_geometric.data import Data
 from torch_geometric.utils import degree as node_degree
@@ -100,15 +101,23 @@ def _writable_copy(src_root: Path, name: str) -> Path:
         digest.update(f.name.encode())
         digest.update(str(f.stat().st_size).encode())
     dst_root = cache_root() / "tu-copies" / digest.hexdigest()[:12]
-    dst_raw = dst_root / name / "raw"
-    if not has_raw_files(dst_root, name):
-        if not is_writable_dir(cache_root()):
-            raise CamaError(f"Cache folder {cache_root()} is not writable; set CAMA_CACHE to a writable folder.")
-        tmp = dst_root / name / "raw.tmp"
-        shutil.rmtree(tmp, ignore_errors=True)
-        shutil.copytree(raw, tmp)
-        tmp.rename(dst_raw)
+    if has_raw_files(dst_root, name):
+        return dst_root
+    if not is_writable_dir(cache_root()):
+        raise CamaError(f"Cache folder {cache_root()} is not writable; set CAMA_CACHE to a writable folder.")
+    (dst_root / name).mkdir(parents=True, exist_ok=True)
+    with _lock(dst_root, name):  # parallel processes (e.g. pytest-xdist workers) copy once
+        if not has_raw_files(dst_root, name):
+            tmp = dst_root / name / "raw.tmp"
+            shutil.rmtree(tmp, ignore_errors=True)
+            shutil.copytree(raw, tmp)
+            tmp.rename(dst_root / name / "raw")
     return dst_root
+
+
+def _lock(root: Path, name: str) -> FileLock:
+    """Inter-process lock for copying/processing dataset ``name`` under ``root``."""
+    return FileLock(str(root / f"{name}.lock"))
 
 
 def _load_tu(name: str, root: Path, use_node_attr: bool):
@@ -123,7 +132,8 @@ def _load_tu(name: str, root: Path, use_node_attr: bool):
                             f"pass --data-root (or set CAMA_DATA) to a writable folder or to one holding {name}/raw/.")
         load_root = root
     try:
-        with warnings.catch_warnings():
+        load_root.mkdir(parents=True, exist_ok=True)
+        with warnings.catch_warnings(), _lock(load_root, name):  # PyG writes processed/ non-atomically
             warnings.simplefilter("ignore")
             return TUDataset(str(load_root), name, use_node_attr=use_node_attr), load_root
     except PermissionError as exc:
