@@ -74,6 +74,20 @@ class AttackContext:
         return true_class_margin(logits, batch.y)
 
 
+def features_not_editable(featurizer: Featurizer) -> str | None:
+    """Why node features cannot be attacked (structure-derived), or None when they can."""
+    if featurizer.editable:
+        return None
+    return (f"Feature attacks need node features, but this dataset's features are derived from structure "
+            f"({featurizer.kind}); use a structure attack (e.g. cama-node) instead.")
+
+
+def require_editable_features(featurizer: Featurizer) -> None:
+    reason = features_not_editable(featurizer)
+    if reason:
+        raise CamaError(reason)
+
+
 def true_class_margin(logits: Tensor, y: Tensor) -> Tensor:
     true = logits.gather(1, y.view(-1, 1)).squeeze(1)
     other = logits.clone()
@@ -128,6 +142,11 @@ class Attack:
         return out
 
     uses_importance: ClassVar[bool] = False
+
+    def inapplicable(self, featurizer: Featurizer) -> str | None:
+        """Why this attack cannot run on data with ``featurizer`` (feature-only attack on
+        structure-derived features), or None."""
+        return features_not_editable(featurizer) if self.targets == frozenset({"features"}) else None
 
     # --- limits -------------------------------------------------------------------------
     def limits(self, ctx: AttackContext, budget: Budget) -> tuple[Tensor | None, Tensor | None]:

@@ -15,15 +15,13 @@ from cama.edits import EditList
 from cama.errors import CamaError
 from cama.model_api import call_model
 
-from .base import Attack, top_per_graph, true_class_margin
+from .base import Attack, require_editable_features, top_per_graph, true_class_margin
 
 
 def feature_edits(ctx, batch, epsilon: float):
     """Proposed replacement row and first-order margin decrease (gain) for every node."""
     feat = ctx.featurizer
-    if not feat.editable:
-        raise CamaError(f"Feature attacks need node features, but this dataset's features are derived from "
-                        f"structure ({feat.kind}); use a structure attack (e.g. cama-node) instead.")
+    require_editable_features(feat)
     x = batch.x.detach().clone().requires_grad_(True)
     with torch.enable_grad():
         logits = call_model(ctx.model, x, batch.edge_index, batch.batch)

@@ -5,9 +5,8 @@ from __future__ import annotations
 import torch
 
 from cama.edits import EditList
-from cama.errors import CamaError
 
-from .base import Attack, top_per_graph
+from .base import Attack, require_editable_features, top_per_graph
 
 
 class RandomFeature(Attack):
@@ -21,9 +20,7 @@ class RandomFeature(Attack):
 
     def rank(self, ctx, batch, struct_limit, feat_limit):
         feat = ctx.featurizer
-        if not feat.editable:
-            raise CamaError(f"Feature attacks need node features, but this dataset's features are derived from "
-                            f"structure ({feat.kind}); use a structure attack (e.g. random) instead.")
+        require_editable_features(feat)
         gen = ctx.generator(5)
         n, dev = batch.num_nodes, batch.x.device
         new = batch.x.clone()

@@ -238,11 +238,9 @@ def attack(dataset, model, attack_names, budgets, budget_kind, seed, surrogate, 
     atks = make_attacks(names, _parse_params(params), importance=importance, adaptive_every=adaptive_every)
     budget_list = parse_budgets(budgets, budget_kind)
     ds = load_dataset(dataset, root=data_root)
-    if not ds.featurizer.editable:
-        feature_only = [a.name for a in atks if a.targets == frozenset({"features"})]
-        if feature_only:
-            raise CamaError(f"{', '.join(feature_only)} change node features, but {ds.name} has none "
-                            f"(its features are {ds.featurizer.kind}-derived); choose a structure attack.")
+    blocked = {a.name: a.inapplicable(ds.featurizer) for a in atks if a.inapplicable(ds.featurizer)}
+    if blocked:  # fail before training a victim
+        raise CamaError(f"{', '.join(blocked)} cannot run on {ds.name}: {next(iter(blocked.values()))}")
     victim = get_victim(ds, model, seed, device=device, cache_dir=cache_dir)
     sur = get_victim(ds, surrogate, seed, device=device, cache_dir=cache_dir).model if surrogate else None
     rows, adversarial = [], {}

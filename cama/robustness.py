@@ -69,8 +69,9 @@ def check_model_output(model: torch.nn.Module, dataset: GraphDataset, device: to
 def skip_reason(attack, model: torch.nn.Module, dataset: GraphDataset, cam_layer: str | None) -> str | None:
     from .importance import find_cam_layers
 
-    if attack.targets == frozenset({"features"}) and not dataset.featurizer.editable:
-        return f"{dataset.name} has structure-derived features only ({dataset.featurizer.kind})"
+    reason = attack.inapplicable(dataset.featurizer)
+    if reason:
+        return reason
     if attack.needs_edge_weight and not accepts_edge_weight(model):
         return "needs gradients w.r.t. edges; the model's forward takes no edge_weight"
     if attack.uses_importance:
