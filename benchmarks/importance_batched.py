@@ -25,7 +25,7 @@ def main() -> None:
     ap.add_argument("--method", default="gradcam")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--data-root", default=None)
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=5, help="best of this many timings per side")
     args = ap.parse_args()
     ds = load_dataset(args.dataset, root=args.data_root)
     victim = get_victim(ds, args.arch, seed=0, device=args.device, progress=False)

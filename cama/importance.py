@@ -49,12 +49,13 @@ class NodeImportance:
 def normalize_per_graph(scores: Tensor, batch: Tensor, num_graphs: int) -> Tensor:
     """Divide each graph's scores by its maximum (graphs with max 0 keep zeros)."""
     peak = scatter(scores, batch, dim=0, dim_size=num_graphs, reduce="max")
-    peak = peak[batch]
+    peak = peak.index_select(0, batch)
     return torch.where(peak > 0, scores / peak.clamp(min=1e-30), torch.zeros_like(scores))
 
 
 def _has_victim_layout(model: torch.nn.Module) -> bool:
-    return hasattr(model, "forward_with_embeddings") and isinstance(getattr(model, "head", None), torch.nn.Linear)
+    return (all(hasattr(model, name) for name in ("forward_with_embeddings", "node_embeddings", "readout"))
+            and isinstance(getattr(model, "head", None), torch.nn.Linear))
 
 
 def find_cam_layers(model: torch.nn.Module, cam_layer: str | None = None, all_layers: bool = False
@@ -77,8 +78,13 @@ def forward_with_embeddings(model: torch.nn.Module, batch: Batch, all_layers: bo
                             ) -> tuple[Tensor, list[Tensor]]:
     """Logits and node embeddings (last layer, or all layers) in one forward pass."""
     if cam_layer is None and _has_victim_layout(model):
-        logits, embs = model.forward_with_embeddings(batch.x, batch.edge_index, batch.batch)
-        return logits, (embs if all_layers else embs[-1:])
+        if all_layers:
+            return model.forward_with_embeddings(batch.x, batch.edge_index, batch.batch)
+        # Only ∂y/∂F of the last layer is needed: no autograd graph through the convolutions.
+        with torch.no_grad():
+            last = model.node_embeddings(batch.x, batch.edge_index)[-1]
+        last.requires_grad_(True)
+        return model.readout(last, batch.batch), [last]
     captured: list[Tensor] = []
 
     def hook(_module, _inputs, output):
@@ -129,14 +135,14 @@ def _gradcam_maps(logits: Tensor, embs: list[Tensor], cls: Tensor, batch: Tensor
     maps = []
     for emb, grad in zip(embs, grads):
         alpha = scatter(grad, batch, dim=0, dim_size=num_graphs, reduce="mean")  # [G, K]
-        maps.append(torch.relu((alpha[batch] * emb).sum(-1)).detach())
+        maps.append(torch.relu(torch.linalg.vecdot(alpha.index_select(0, batch), emb)).detach())
     return maps
 
 
 def _scores_for(method: str, model, logits, embs, cls, batch, num_graphs, normalize, retain) -> Tensor:
     if method == "cam":
         w = model.head.weight  # [C, K]
-        raw = torch.relu((w[cls][batch] * embs[-1]).sum(-1)).detach()
+        raw = torch.relu(torch.linalg.vecdot(w[cls].index_select(0, batch), embs[-1])).detach()
         return normalize_per_graph(raw, batch, num_graphs) if normalize else raw
     maps = _gradcam_maps(logits, embs, cls, batch, num_graphs, retain)
     if method == "gradcam":
