@@ -350,6 +350,110 @@ def evaluate(model_spec, checkpoint, dataset, attack_names, budgets, budget_kind
 
 
 @cli.command()
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+              help="TOML grid (format below); flags override its values.")
+@click.option("-d", "--dataset", "datasets_", default=None, help="Datasets, comma-separated [config, else MUTAG].")
+@click.option("-m", "--model", "victims_", default=None, help="Victim architectures, comma-separated, or all [gcn].")
+@click.option("--seeds", default=None, help="Victim seeds, comma-separated [0].")
+@click.option("-a", "--attack", "attack_names", default=None,
+              help="Attacks, comma-separated, or all; replaces the config's [attacks] [all].")
+@click.option("-p", "--param", "params", multiple=True, help="Attack parameter key=value for -a attacks (repeatable).")
+@click.option("-b", "--budget", "budgets", default=None, help="Budgets, comma-separated [0.05,0.1,0.2].")
+@click.option("--budget-kind", type=click.Choice(["ratio", "count"]), default=None, help="[ratio]")
+@click.option("--importance", type=click.Choice(["cam", "gradcam", "gradcam-avg"]), default=None, help="[gradcam]")
+@click.option("--max-graphs", type=int, default=None,
+              help="Attack a seeded sample of at most N correct test graphs per cell (0 = all) [all].")
+@click.option("--runs", default=None, type=click.Path(file_okay=False),
+              help="Folder for the JSON records [config, else results/runs/bench].")
+@click.option("--force", is_flag=True, help="Recompute cells whose records exist.")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True)
+@click.option("--ray-address", default=None, help="Ray cluster address (ray://head:10001 or auto); default: a local Ray instance.")
+@click.option("--dry-run", is_flag=True, help="Print the cells and which are done; run nothing.")
+@click.option("--leaderboard", "leaderboard_out", default=None, type=click.Path(file_okay=False),
+              help="Afterwards aggregate the records into this folder (as `cama leaderboard`).")
+@data_root_opt
+@cache_opt
+@device_opt
+def bench(config_path, datasets_, victims_, seeds, attack_names, params, budgets, budget_kind, importance, max_graphs,
+          runs, force, executor, ray_address, dry_run, leaderboard_out, data_root, cache_dir, device):
+    """Run a grid: datasets × victims × seeds × attacks × budgets, one JSON record per budget.
+
+    Each cell (dataset, victim, seed, attack) reuses the cached victim (training it when
+    missing) and attacks once for all budgets. Records are written atomically once their cell
+    is done; a rerun skips finished cells (resume), --force recomputes them.
+
+    
+    Examples:
+      cama bench --config bench.toml                       # the public leaderboard grid
+      cama bench --config bench.toml --executor ray --ray-address auto
+      cama bench -d MUTAG -m gcn,gin --seeds 0,1 -a cama,random -b 0.1 --runs runs/small
+      cama bench --config bench.toml -d MUTAG --dry-run   # what would run
+
+    
+    bench.toml (every key optional):
+      datasets = ["MUTAG", "PROTEINS"]
+      victims = ["gcn", "gin", "graphsage", "gat"]
+      seeds = [0, 1, 2]
+      budgets = [0.05, 0.10, 0.20]
+      runs = "results/runs/bench"
+      [attacks.cama]
+      [attacks.prbcd]
+      max_graphs = 50                  # seeded sample for an expensive baseline
+      [attacks.cama-node-1pass]
+      attack = "cama-node"             # registry name when the label differs
+      rounds = 0                       # other keys: attack parameters
+    """
+    from .bench import BenchConfig, cell_done, describe, make_cells, run_bench, specs_from_names
+    from .budget import parse_budgets
+
+    cfg = BenchConfig.from_toml(config_path) if config_path else BenchConfig()
+    flags = {"datasets": _split(datasets_) if datasets_ else None,
+             "victims": _archs(victims_) if victims_ else None,
+             "seeds": _seeds(seeds) if seeds else None,
+             "budget_kind": budget_kind, "importance": importance, "runs": runs}
+    if budgets:
+        flags["budgets"] = [b.value for b in parse_budgets(budgets, budget_kind or cfg.budget_kind)]
+    if attack_names:
+        from attacks import ATTACKS
+
+        names = list(ATTACKS) if attack_names == "all" else _split(attack_names)
+        flags["attacks"] = specs_from_names(names, _parse_params(params))
+    elif params:
+        raise CamaError("-p/--param applies to the attacks named with -a; in a config, put parameters "
+                        "under [attacks.<name>].")
+    if max_graphs is not None:
+        if max_graphs < 0:
+            raise CamaError("--max-graphs must be ≥ 0 (0 = every correct test graph).")
+        flags["max_graphs"] = max_graphs or None
+    cfg = cfg.with_overrides(**flags)
+    if max_graphs == 0:
+        cfg.max_graphs = None
+    click.echo(f"grid: {describe(cfg)}", err=True)
+    if dry_run:
+        from pathlib import Path
+
+        cells = make_cells(cfg)
+        done = [cell_done(c, cfg, Path(cfg.runs)) for c in cells]
+        for c, d in zip(cells, done):
+            click.echo(f"{'done   ' if d and not force else 'pending'} {c.name}")
+        click.echo(f"{len(cells)} cells, {sum(done)} done, records in {cfg.runs}/", err=True)
+        return
+    try:
+        summary = run_bench(cfg, force=force, executor=executor, ray_address=ray_address, data_root=data_root,
+                            cache_dir=cache_dir, device=device, log=lambda m: click.echo(m, err=True))
+    except KeyboardInterrupt:
+        click.echo(f"Interrupted. Finished cells are saved in {cfg.runs}/; rerun the same command to resume.", err=True)
+        sys.exit(130)
+    click.echo(f"{summary.ran} cells run, {summary.skipped} skipped, {summary.records_written} records written to "
+               f"{summary.runs}/ in {summary.seconds:.0f} s", err=True)
+    if leaderboard_out:
+        from .leaderboard import write_leaderboard
+
+        for path in write_leaderboard(cfg.runs, leaderboard_out, _command_line()):
+            click.echo(f"wrote {path}")
+
+
+@cli.command()
 @click.option("--runs", default="results/runs", show_default=True, type=click.Path(file_okay=False),
               help="Folder of JSON run records (searched recursively).")
 @click.option("--out", default="results", show_default=True, type=click.Path(file_okay=False))

@@ -20,11 +20,15 @@ KEYS = ["dataset", "victim", "attack", "budget_kind", "budget"]
 
 
 def attack_labels(df: pd.DataFrame) -> pd.Series:
-    """Attack name, plus its parameters where one attack appears with several settings, plus
+    """The record's ``label`` (a named ``cama bench`` variant) where it has one; else the attack
+    name, plus its parameters where one attack appears with several settings; plus
     ``←surrogate`` in transfer mode."""
     params = df["params"].map(lambda p: json.dumps(p, sort_keys=True))
-    multi = params.groupby(df["attack"]).transform("nunique") > 1
+    named = df["label"].notna() if "label" in df else pd.Series(False, index=df.index)
+    multi = params[~named].groupby(df["attack"][~named]).transform("nunique").reindex(df.index, fill_value=1) > 1
     label = df["attack"].where(~multi, df["attack"] + params.map(lambda s: f" {s}"))
+    if "label" in df:
+        label = label.where(~named, df["label"])
     sur = df.get("surrogate")
     if sur is not None:
         label = label.where(sur.isna(), label + "←" + sur.astype(str))

@@ -39,7 +39,7 @@ def now() -> str:
 
 def write_json_atomic(path: Path, obj) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")  # never matches *.json
     try:
         with os.fdopen(fd, "w") as fh:
             json.dump(obj, fh, indent=1, sort_keys=True)
@@ -64,6 +64,8 @@ def write_record(folder: str | Path, record: dict) -> Path:
 def load_records(folder: str | Path) -> list[dict]:
     out = []
     for p in sorted(Path(folder).glob("**/*.json")):
+        if p.name.startswith("."):
+            continue
         try:
             rec = json.loads(p.read_text())
         except (OSError, json.JSONDecodeError):

@@ -70,8 +70,15 @@ def load_victim(path: str | Path, device: str | torch.device = "auto") -> Victim
     """Load a checkpoint written by :func:`save_victim`; clear errors for missing/corrupt/foreign files."""
     path = Path(path)
     ckpt = load_torch_file(path, "train one with `cama train` (or delete the file and retrain).")
+    victim = victim_from_checkpoint(ckpt, device, source=str(path))
+    victim.path = path
+    return victim
+
+
+def victim_from_checkpoint(ckpt: dict, device: str | torch.device = "auto", source: str = "checkpoint") -> Victim:
+    """Rebuild a :class:`Victim` from a checkpoint dict (as :meth:`Victim.to_checkpoint` returns)."""
     if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT or any(k not in ckpt for k in _REQUIRED):
-        raise CamaError(f"{path} is not a cama victim checkpoint (expected format {CHECKPOINT_FORMAT}); "
+        raise CamaError(f"{source} is not a cama victim checkpoint (expected format {CHECKPOINT_FORMAT}); "
                         "use a file written by `cama train`, or `cama evaluate` for your own model.")
     cfg = VictimConfig(**ckpt["victim_config"])
     check_arch(cfg.arch)
@@ -79,11 +86,11 @@ def load_victim(path: str | Path, device: str | torch.device = "auto") -> Victim
     try:
         model.load_state_dict(ckpt["state_dict"])
     except RuntimeError as exc:
-        raise CamaError(f"Checkpoint {path} does not match its architecture config ({str(exc)[:200]}); retrain it.") from exc
+        raise CamaError(f"Checkpoint {source} does not match its architecture config ({str(exc)[:200]}); retrain it.") from exc
     model.to(resolve_device(device)).eval()
     return Victim(model=model, arch=cfg.arch, dataset=ckpt["dataset"], seed=int(ckpt["seed"]), split=ckpt["split"],
                   val_acc=float(ckpt["val_acc"]), test_acc=float(ckpt["test_acc"]),
-                  train_config=TrainConfig(**ckpt["train_config"]), featurizer=ckpt["featurizer"], path=path,
+                  train_config=TrainConfig(**ckpt["train_config"]), featurizer=ckpt["featurizer"],
                   epochs=int(ckpt.get("epochs", 0)))
 
 
@@ -114,18 +121,22 @@ def train_victim(dataset: GraphDataset, arch: str, seed: int = 0, cfg: TrainConf
                   epochs=stats["epochs"])
 
 
+def victim_path(dataset: GraphDataset, arch: str, seed: int = 0, cfg: TrainConfig | None = None,
+                cache_dir: str | Path | None = None) -> Path:
+    """Where the cache keeps the victim for (dataset, arch, seed, cfg)."""
+    return victim_cache_dir(cache_dir) / f"{victim_key(dataset, arch, seed, cfg or TrainConfig())}.pt"
+
+
 def get_victim(dataset: GraphDataset, arch: str, seed: int = 0, cfg: TrainConfig | None = None,
                device: str | torch.device = "auto", cache_dir: str | Path | None = None, retrain: bool = False,
                progress: bool = True) -> Victim:
     """Return the cached victim for (dataset, arch, seed, cfg), training and caching it when missing."""
     check_arch(arch)
-    cfg = cfg or TrainConfig()
-    folder = victim_cache_dir(cache_dir)
-    path = folder / f"{victim_key(dataset, arch, seed, cfg)}.pt"
+    path = victim_path(dataset, arch, seed, cfg, cache_dir)
     if path.is_file() and not retrain:
         return load_victim(path, device)
-    if not is_writable_dir(folder):
-        raise CamaError(f"Victim cache {folder} is not writable; set CAMA_CACHE or pass --cache-dir to a writable folder.")
+    if not is_writable_dir(path.parent):
+        raise CamaError(f"Victim cache {path.parent} is not writable; set CAMA_CACHE or pass --cache-dir to a writable folder.")
     victim = train_victim(dataset, arch, seed, cfg, device, progress)
     victim.path = save_victim(victim, path)
     return victim

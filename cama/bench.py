@@ -1,0 +1,316 @@
+"""Benchmark sweeps: datasets × victims × victim seeds × attacks × budgets, resumable.
+
+A *cell* is (dataset, victim architecture, victim seed, attack spec). A cell reuses the cached
+victim (training it when missing), attacks the victim's correctly classified test graphs once
+for all budgets, and yields one JSON record per budget (:mod:`cama.records`). Records are
+written atomically by the driver, and only after their cell has finished, so a killed sweep
+leaves whole records of whole cells; a rerun skips every cell whose records all exist
+(``force`` recomputes). The attack seed is the victim seed, as in ``cama attack``.
+
+Configuration (TOML; every key optional, flags of ``cama bench`` override them)::
+
+    datasets = ["MUTAG", "PROTEINS"]         # any TU name
+    victims = ["gcn", "gin", "graphsage", "gat"]
+    seeds = [0, 1, 2]                        # victim seeds
+    budgets = [0.05, 0.10, 0.20]
+    budget_kind = "ratio"                    # or "count"
+    importance = "gradcam"                   # for CAMA attacks
+    runs = "results/runs/bench"              # record folder
+    max_graphs = 0                           # 0 = every correct test graph
+
+    [attacks.cama]                           # table name = label in the leaderboard
+    [attacks.prbcd]
+    max_graphs = 50                          # seeded sample for an expensive baseline
+    [attacks.cama-node-1pass]
+    attack = "cama-node"                     # registry name when the label differs
+    rounds = 0                               # other keys are attack parameters
+    rerank = 0
+
+Executors: ``local`` runs cells one after another in this process; ``ray`` turns victims to
+train and cells into Ray tasks (an existing cluster via ``ray_address``, else a local Ray
+instance). Tasks return checkpoints and records to the driver, which writes them, so workers
+need no shared filesystem (each loads datasets from its own data root or downloads them).
+"""
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+from .errors import CamaError
+from .records import record_path, run_id, write_record
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+EXECUTORS = ("local", "ray")
+RESERVED_ATTACK_KEYS = ("attack", "max_graphs")
+
+
+@dataclass(frozen=True)
+class AttackSpec:
+    """One attack column of the grid: registry name, parameters, optional sample size."""
+
+    label: str
+    attack: str
+    params: tuple[tuple[str, object], ...] = ()
+    max_graphs: int | None = None
+
+    def build(self, importance: str):
+        from attacks import make_attack
+
+        return make_attack(self.attack, importance=importance, **dict(self.params))
+
+
+@dataclass
+class BenchConfig:
+    datasets: list[str] = field(default_factory=lambda: ["MUTAG"])
+    victims: list[str] = field(default_factory=lambda: ["gcn"])
+    seeds: list[int] = field(default_factory=lambda: [0])
+    attacks: list[AttackSpec] = field(default_factory=list)
+    budgets: list[float] = field(default_factory=lambda: [0.05, 0.1, 0.2])
+    budget_kind: str = "ratio"
+    importance: str = "gradcam"
+    runs: str = "results/runs/bench"
+    max_graphs: int | None = None
+
+    def __post_init__(self) -> None:
+        if not self.attacks:
+            from attacks import ATTACKS
+
+            self.attacks = [AttackSpec(n, n) for n in ATTACKS]
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> "BenchConfig":
+        path = Path(path)
+        try:
+            raw = tomllib.loads(path.read_text())
+        except FileNotFoundError:
+            raise CamaError(f"Config file {path} does not exist; pass --config path/to/bench.toml.") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise CamaError(f"{path} is not valid TOML ({exc}); see `cama bench --help` for the format.") from None
+        return cls.from_dict(raw, source=str(path))
+
+    @classmethod
+    def from_dict(cls, raw: dict, source: str = "config") -> "BenchConfig":
+        allowed = {f.name for f in fields(cls)}
+        unknown = sorted(set(raw) - allowed)
+        if unknown:
+            raise CamaError(f"{source}: unknown key(s) {unknown}; allowed: {sorted(allowed)}.")
+        kw = {k: v for k, v in raw.items() if k != "attacks"}
+        if "attacks" in raw:
+            kw["attacks"] = parse_attack_table(raw["attacks"], source)
+        if kw.get("max_graphs") == 0:
+            kw["max_graphs"] = None
+        cfg = cls(**kw)
+        cfg.validate(source)
+        return cfg
+
+    def with_overrides(self, **flags) -> "BenchConfig":
+        cfg = replace(self, **{k: v for k, v in flags.items() if v is not None})
+        cfg.validate("flags")
+        return cfg
+
+    def validate(self, source: str) -> None:
+        from attacks import ATTACKS
+        from victims import ARCHITECTURES
+
+        from .budget import Budget
+
+        for key in ("datasets", "victims", "seeds", "budgets", "attacks"):
+            if not isinstance(getattr(self, key), list) or not getattr(self, key):
+                raise CamaError(f"{source}: '{key}' must be a non-empty list.")
+        bad = [v for v in self.victims if v not in ARCHITECTURES]
+        if bad:
+            raise CamaError(f"{source}: unknown victim architecture {bad[0]!r}; choose from {', '.join(ARCHITECTURES)}.")
+        if not all(isinstance(s, int) and not isinstance(s, bool) for s in self.seeds):
+            raise CamaError(f"{source}: seeds must be integers, got {self.seeds}.")
+        if self.budget_kind not in ("ratio", "count"):
+            raise CamaError(f"{source}: budget_kind must be 'ratio' or 'count', got {self.budget_kind!r}.")
+        for b in self.budgets:
+            Budget(self.budget_kind, b)  # raises a CamaError for a bad value
+        for spec in self.attacks:
+            if spec.attack not in ATTACKS:
+                raise CamaError(f"{source}: attack '{spec.label}' names unknown attack '{spec.attack}'; "
+                                f"choose from {', '.join(ATTACKS)}.")
+            spec.build(self.importance)  # unknown parameters → one clear error
+        if self.max_graphs is not None and (not isinstance(self.max_graphs, int) or self.max_graphs < 1):
+            raise CamaError(f"{source}: max_graphs must be a positive integer (or 0 for all), got {self.max_graphs!r}.")
+
+    def budget_list(self):
+        from .budget import Budget
+
+        return [Budget(self.budget_kind, b) for b in self.budgets]
+
+
+def parse_attack_table(table, source: str = "config") -> list[AttackSpec]:
+    """``{label: {attack?, max_graphs?, **params}}`` (TOML ``[attacks.<label>]``) → specs."""
+    if not isinstance(table, dict):
+        raise CamaError(f"{source}: 'attacks' must be a table of [attacks.<name>] sections.")
+    specs = []
+    for label, body in table.items():
+        body = dict(body or {})
+        if not isinstance(body, dict):
+            raise CamaError(f"{source}: [attacks.{label}] must be a table.")
+        name = body.pop("attack", label)
+        mg = body.pop("max_graphs", None)
+        if mg is not None and (not isinstance(mg, int) or mg < 0):
+            raise CamaError(f"{source}: [attacks.{label}] max_graphs must be a non-negative integer.")
+        specs.append(AttackSpec(label, name, tuple(sorted(body.items())), mg or None))
+    return specs
+
+
+def specs_from_names(names: Iterable[str], params: dict) -> list[AttackSpec]:
+    """Specs for ``-a`` names with ``-p`` parameters, each attack taking the ones it knows."""
+    from attacks import make_attacks
+
+    names = list(names)
+    attacks = make_attacks(names, params)  # validates names and stray parameters
+    return [AttackSpec(n, n, tuple(sorted((k, v) for k, v in params.items()
+                                          if k in atk.param_names() or (k == "rounds" and atk.uses_importance))))
+            for n, atk in zip(names, attacks)]
+
+
+@dataclass(frozen=True)
+class Cell:
+    dataset: str
+    victim: str
+    seed: int
+    spec: AttackSpec
+
+    @property
+    def name(self) -> str:
+        return f"{self.dataset}/{self.victim}/s{self.seed}/{self.spec.label}"
+
+
+def make_cells(cfg: BenchConfig) -> list[Cell]:
+    from .data import canonical_name
+
+    return [Cell(canonical_name(d), v, s, spec) for d in cfg.datasets for v in cfg.victims for s in cfg.seeds
+            for spec in cfg.attacks]
+
+
+def cell_max_graphs(cell: Cell, cfg: BenchConfig) -> int | None:
+    return cell.spec.max_graphs if cell.spec.max_graphs is not None else cfg.max_graphs
+
+
+def expected_run_ids(cell: Cell, cfg: BenchConfig) -> list[str]:
+    """The run ids of the records a cell produces (the same fields :func:`cama.evaluate.evaluate_attack` hashes)."""
+    params = cell.spec.build(cfg.importance).describe_params()
+    return [run_id({"dataset": cell.dataset, "victim": cell.victim, "victim_seed": cell.seed,
+                    "attack": cell.spec.attack, "params": params, "budget_kind": b.kind, "budget": b.value,
+                    "seed": cell.seed, "surrogate": None, "max_graphs": cell_max_graphs(cell, cfg)})
+            for b in cfg.budget_list()]
+
+
+def cell_done(cell: Cell, cfg: BenchConfig, runs: Path) -> bool:
+    return all((runs / f"{rid}.json").is_file() for rid in expected_run_ids(cell, cfg))
+
+
+def clean_partial_files(runs: Path) -> int:
+    """Remove temporary files a killed writer left behind (records themselves are never partial)."""
+    n = 0
+    for p in runs.glob("**/.tmp-*"):
+        p.unlink(missing_ok=True)
+        n += 1
+    return n
+
+
+def run_cell(cell: Cell, cfg: BenchConfig, dataset, victim) -> list[dict]:
+    """Attack one victim with one attack spec for all budgets → records (not yet written); no
+    records when the attack cannot apply to the dataset (``Attack.inapplicable``)."""
+    from .evaluate import evaluate_attack
+
+    atk = cell.spec.build(cfg.importance)
+    if atk.inapplicable(dataset.featurizer):  # e.g. a feature attack on degree features: no records
+        return []
+    out = evaluate_attack(victim.model, dataset, victim.split["test"], atk, cfg.budget_list(),
+                          victim_name=cell.victim, victim_seed=cell.seed, seed=cell.seed,
+                          max_graphs=cell_max_graphs(cell, cfg))
+    for rec in out.records:
+        if cell.spec.label != cell.spec.attack:
+            rec["label"] = cell.spec.label
+    return out.records
+
+
+@dataclass
+class BenchSummary:
+    cells: int
+    skipped: int
+    ran: int
+    records_written: int
+    seconds: float
+    runs: Path
+
+
+def run_bench(cfg: BenchConfig, *, force: bool = False, executor: str = "local", ray_address: str | None = None,
+              data_root: str | None = None, cache_dir: str | None = None, device: str = "auto",
+              progress: bool = True, log: Callable[[str], None] = lambda s: None) -> BenchSummary:
+    """Run every pending cell of ``cfg`` and write its records under ``cfg.runs``."""
+    if executor not in EXECUTORS:
+        raise CamaError(f"Unknown executor '{executor}'; choose one of: {', '.join(EXECUTORS)}.")
+    from .paths import is_writable_dir
+
+    runs = Path(cfg.runs)
+    try:
+        runs.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        pass
+    if not runs.is_dir() or not is_writable_dir(runs):
+        raise CamaError(f"Records folder {runs} cannot be created or written; pass --runs to a writable folder.")
+    stale = clean_partial_files(runs)
+    if stale:
+        log(f"removed {stale} temporary file(s) left by an interrupted run")
+    cells = make_cells(cfg)
+    pending = [c for c in cells if force or not cell_done(c, cfg, runs)]
+    log(f"{len(cells)} cells, {len(cells) - len(pending)} already done, {len(pending)} to run → {runs}/")
+    t0 = time.perf_counter()
+    written = 0
+    from .progress import progress_bar
+
+    with progress_bar(len(pending), "bench", enabled=progress and bool(pending)) as advance:
+        if executor == "local":
+            results = _run_local(pending, cfg, data_root, cache_dir, device)
+        else:
+            from .bench_ray import run_ray
+
+            results = run_ray(pending, cfg, ray_address, data_root, cache_dir, device)
+        for cell, records in results:
+            for rec in records:
+                write_record(runs, rec)
+                written += 1
+            advance(cell=cell.name)
+    return BenchSummary(len(cells), len(cells) - len(pending), len(pending), written, time.perf_counter() - t0, runs)
+
+
+def _run_local(pending: list[Cell], cfg: BenchConfig, data_root, cache_dir, device) -> Iterator[tuple[Cell, list[dict]]]:
+    from victims.store import get_victim
+
+    from .data import load_dataset
+
+    datasets: dict[str, object] = {}
+    victims: dict[tuple, object] = {}
+    for cell in pending:
+        if cell.dataset not in datasets:
+            datasets.clear()
+            victims.clear()  # one dataset in memory at a time (cells are dataset-major)
+            datasets[cell.dataset] = load_dataset(cell.dataset, root=data_root)
+        ds = datasets[cell.dataset]
+        key = (cell.victim, cell.seed)
+        if key not in victims:
+            victims[key] = get_victim(ds, cell.victim, cell.seed, device=device, cache_dir=cache_dir, progress=False)
+        yield cell, run_cell(cell, cfg, ds, victims[key])
+
+
+def describe(cfg: BenchConfig) -> str:
+    attacks = ", ".join(s.label + (f" (sample {s.max_graphs})" if s.max_graphs else "") for s in cfg.attacks)
+    return (f"datasets {', '.join(cfg.datasets)} × victims {', '.join(cfg.victims)} × seeds "
+            f"{', '.join(map(str, cfg.seeds))} × attacks [{attacks}] × budgets "
+            f"{', '.join(f'{b:g}' for b in cfg.budgets)} ({cfg.budget_kind})")
+
+
+__all__ = ["AttackSpec", "BenchConfig", "BenchSummary", "Cell", "make_cells", "run_bench", "record_path"]

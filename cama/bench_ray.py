@@ -1,0 +1,107 @@
+"""Ray executor for :mod:`cama.bench`: victims to train and grid cells become Ray tasks.
+
+The driver loads each dataset once (to find cached victims), ships cached checkpoints through
+the object store, trains missing victims as tasks (and stores the returned checkpoints in its
+own cache), and runs one task per cell. Tasks return records; the driver writes them, so the
+workers need no shared filesystem. Every worker needs ``cama`` installed (``pip install
+'cama[ray]'``) and either the TU raw files under its own data root or internet access.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Iterator
+
+from .errors import CamaError
+
+
+def _import_ray():
+    try:
+        import ray
+    except ImportError:
+        raise CamaError("The ray executor needs Ray, which is not installed; run "
+                        "`pip install 'cama[ray]'` (or `pip install ray`), or use --executor local.") from None
+    return ray
+
+
+@lru_cache(maxsize=2)
+def _dataset(name: str, data_root: str | None):
+    from .data import load_dataset
+
+    return load_dataset(name, root=data_root)
+
+
+def _train_task(dataset: str, arch: str, seed: int, data_root: str | None) -> dict:
+    from victims.store import train_victim
+
+    return train_victim(_dataset(dataset, data_root), arch, seed, device="cpu", progress=False).to_checkpoint()
+
+
+def _cell_task(cell, cfg, checkpoint: dict, data_root: str | None, device: str) -> list[dict]:
+    from victims.store import victim_from_checkpoint
+
+    from .bench import run_cell
+
+    victim = victim_from_checkpoint(checkpoint, device)
+    return run_cell(cell, cfg, _dataset(cell.dataset, data_root), victim)
+
+
+def run_ray(pending: list, cfg, address: str | None, data_root: str | None, cache_dir: str | None,
+            device: str) -> Iterator[tuple[object, list[dict]]]:
+    """Yield ``(cell, records)`` as Ray tasks finish (see module docstring)."""
+    ray = _import_ray()
+    if not pending:
+        return
+    from victims.store import save_victim, victim_from_checkpoint, victim_path
+
+    from .records import load_torch_file
+
+    started = not ray.is_initialized()
+    if started:
+        try:
+            ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
+        except Exception as exc:  # no cluster at the address, port clash, …
+            where = f"the Ray cluster at {address}" if address else "a local Ray instance"
+            raise CamaError(f"Could not start or reach {where} ({type(exc).__name__}: {str(exc)[:200]}); "
+                            "check --ray-address (e.g. ray://head:10001 or auto) or use --executor local.") from exc
+    gpu = 1 if device.startswith("cuda") else 0
+    train = ray.remote(num_cpus=1, num_gpus=gpu)(_train_task)
+    attack = ray.remote(num_cpus=1, num_gpus=gpu)(_cell_task)
+    try:
+        checkpoints, training = {}, {}
+        for cell in pending:
+            key = (cell.dataset, cell.victim, cell.seed)
+            if key in checkpoints:
+                continue
+            path = victim_path(_dataset(cell.dataset, data_root), cell.victim, cell.seed, cache_dir=cache_dir)
+            if path.is_file():
+                checkpoints[key] = ray.put(load_torch_file(path, "delete it to retrain"))
+            else:  # trained on a worker; cells that need it wait for it
+                checkpoints[key] = train.remote(cell.dataset, cell.victim, cell.seed, data_root)
+                training[checkpoints[key]] = path
+        refs = {attack.remote(cell, cfg, checkpoints[(cell.dataset, cell.victim, cell.seed)], data_root, device): cell
+                for cell in pending}
+        while refs or training:
+            if training:  # keep the driver's victim cache complete, as soon as a victim is trained
+                ready, _ = ray.wait(list(training), num_returns=len(training), timeout=0 if refs else None)
+                for ref in ready:
+                    save_victim(victim_from_checkpoint(_get(ray, ref, "training a victim"), "cpu"), training.pop(ref))
+            if not refs:
+                continue
+            done, _ = ray.wait(list(refs), num_returns=1)
+            for ref in done:
+                cell = refs.pop(ref)
+                yield cell, _get(ray, ref, f"cell {cell.name}")
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def _get(ray, ref, what: str):
+    """``ray.get`` with a worker's CamaError re-raised as itself, anything else as one CamaError."""
+    try:
+        return ray.get(ref)
+    except ray.exceptions.RayTaskError as exc:
+        cause = getattr(exc, "cause", None)
+        if isinstance(cause, CamaError):
+            raise CamaError(str(cause)) from None
+        raise CamaError(f"{what} failed on a Ray worker: {str(cause or exc)[:500]}") from None
