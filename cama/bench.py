@@ -119,7 +119,7 @@ class BenchConfig:
         from attacks import ATTACKS
         from victims import ARCHITECTURES
 
-        from .budget import Budget
+        from .budget import parse_budgets
 
         for key in ("datasets", "victims", "seeds", "budgets", "attacks"):
             if not isinstance(getattr(self, key), list) or not getattr(self, key):
@@ -131,8 +131,7 @@ class BenchConfig:
             raise CamaError(f"{source}: seeds must be integers, got {self.seeds}.")
         if self.budget_kind not in ("ratio", "count"):
             raise CamaError(f"{source}: budget_kind must be 'ratio' or 'count', got {self.budget_kind!r}.")
-        for b in self.budgets:
-            Budget(self.budget_kind, b)  # raises a CamaError for a bad value
+        self.budgets = [b.value for b in parse_budgets(self.budgets, self.budget_kind)]  # validated, sorted
         for spec in self.attacks:
             if spec.attack not in ATTACKS:
                 raise CamaError(f"{source}: attack '{spec.label}' names unknown attack '{spec.attack}'; "
