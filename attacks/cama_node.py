@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import torch
 
-from cama.edits import EditList
+from cama.edits import EditList, unique_pairs
 
 from .base import Attack, top_per_graph
 from .candidates import DEFAULT_RERANK, DEFAULT_RERANK_NODES, anchor_pairs, existing_pairs, is_edge, rerank_by_queries, top_nodes
@@ -29,7 +29,7 @@ def importance_flip_scores(ctx, batch, method: str, anchors: int, add_weight: fl
     imp = ctx.importance(method, batch if batch is not ctx.batch else None)
     s, o = imp.scores, imp.other
     top = top_nodes(batch, s, anchors)
-    pairs = torch.unique(torch.cat([existing_pairs(batch), anchor_pairs(batch, top)]), dim=0)
+    pairs = unique_pairs(torch.cat([existing_pairs(batch), anchor_pairs(batch, top)]), batch.num_nodes)
     present = is_edge(pairs, batch.edge_index, batch.num_nodes)
     u, v = pairs[:, 0], pairs[:, 1]
     delete = s[u] + s[v]

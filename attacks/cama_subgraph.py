@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from cama.edits import EditList
+from cama.edits import EditList, unique_pairs
 from cama.subgraphs import ego_membership
 
 from .base import Attack, top_per_graph
@@ -36,7 +36,7 @@ class CamaSubgraph(Attack):
         anchors = top_nodes(batch, torch.where(inside, s, s - 2.0), int(self.params.get("anchors", 4)))
         rewire = anchor_pairs(batch, anchors[inside[anchors]])
         rewire = rewire[inside[rewire[:, 0]] ^ inside[rewire[:, 1]]]
-        pairs = torch.unique(torch.cat([existing_pairs(batch), rewire]), dim=0)
+        pairs = unique_pairs(torch.cat([existing_pairs(batch), rewire]), batch.num_nodes)
         u, v = pairs[:, 0], pairs[:, 1]
         present = is_edge(pairs, batch.edge_index, batch.num_nodes)
         n_in = inside[u].long() + inside[v].long()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 from torch_geometric.utils import degree
 
-from cama.edits import EditList
+from cama.edits import EditList, unique_pairs
 
 from .base import Attack, top_per_graph
 from .candidates import anchor_pairs, existing_pairs, top_nodes
@@ -33,7 +33,7 @@ class DegreeFlips(Attack):
         adds = anchor_pairs(batch, top)
         adds = adds[is_top[adds[:, 0]] & is_top[adds[:, 1]]]
         pairs = torch.cat([existing_pairs(batch), adds])
-        pairs = torch.unique(pairs, dim=0)
+        pairs = unique_pairs(pairs, n)
         score = deg[pairs[:, 0]] + deg[pairs[:, 1]] + 0.01 * torch.rand(pairs.size(0), generator=gen, device=deg.device)
         graph = batch.batch[pairs[:, 0]]
         keep, rank = top_per_graph(graph, score, struct_limit, batch.num_graphs)

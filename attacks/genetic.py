@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import torch
 
-from cama.edits import EditList
+from cama.edits import EditList, unique_pairs
 from cama.model_api import call_model
 from cama.progress import progress_bar
 from cama.replicate import copy_flips, replicate
@@ -45,7 +45,7 @@ class Genetic(Attack):
             for gi in range(b.num_graphs):
                 lo, hi = int(b.ptr[gi]), int(b.ptr[gi + 1])
                 in_g = lambda p: (p[:, 0] >= lo) & (p[:, 0] < hi)
-                pool = torch.unique(torch.cat([existing[in_g(existing)], randoms[in_g(randoms)]]), dim=0)
+                pool = unique_pairs(torch.cat([existing[in_g(existing)], randoms[in_g(randoms)]]), b.num_nodes)
                 budget = min(int(struct_limit[gi]), pool.size(0))
                 if budget == 0:
                     advance()

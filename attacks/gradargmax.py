@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from cama.edits import EditList
+from cama.edits import EditList, unique_pairs
 from cama.model_api import call_model
 
 from .base import Attack, top_per_graph
@@ -59,7 +59,7 @@ class GradArgMax(Attack):
         rnd = torch.rand(batch.num_nodes, generator=ctx.generator(3), device=batch.x.device)
         per_graph = torch.where(sizes <= full, sizes, torch.full_like(sizes, n_anchor))
         anchors = top_nodes(batch, rnd, per_graph)
-        pairs = torch.unique(torch.cat([existing_pairs(batch), anchor_pairs(batch, anchors)]), dim=0)
+        pairs = unique_pairs(torch.cat([existing_pairs(batch), anchor_pairs(batch, anchors)]), batch.num_nodes)
         score = edge_gradient_scores(ctx, batch, pairs)
         keep, rank = top_per_graph(batch.batch[pairs[:, 0]], score, struct_limit, batch.num_graphs)
         return EditList.from_flips(batch, pairs[keep], rank)

@@ -358,6 +358,7 @@ def evaluate(model_spec, checkpoint, dataset, attack_names, budgets, budget_kind
 @click.option("-a", "--attack", "attack_names", default=None,
               help="Attacks, comma-separated, or all; replaces the config's [attacks] [all].")
 @click.option("-p", "--param", "params", multiple=True, help="Attack parameter key=value for -a attacks (repeatable).")
+@click.option("-x", "--exclude", default=None, help="Drop these attack labels from the grid (e.g. -x prbcd,genetic).")
 @click.option("-b", "--budget", "budgets", default=None, help="Budgets, comma-separated [0.05,0.1,0.2].")
 @click.option("--budget-kind", type=click.Choice(["ratio", "count"]), default=None, help="[ratio]")
 @click.option("--importance", type=click.Choice(["cam", "gradcam", "gradcam-avg"]), default=None, help="[gradcam]")
@@ -374,7 +375,7 @@ def evaluate(model_spec, checkpoint, dataset, attack_names, budgets, budget_kind
 @data_root_opt
 @cache_opt
 @device_opt
-def bench(config_path, datasets_, victims_, seeds, attack_names, params, budgets, budget_kind, importance, max_graphs,
+def bench(config_path, datasets_, victims_, seeds, attack_names, params, exclude, budgets, budget_kind, importance, max_graphs,
           runs, force, executor, ray_address, dry_run, leaderboard_out, data_root, cache_dir, device):
     """Run a grid: datasets × victims × seeds × attacks × budgets, one JSON record per budget.
 
@@ -388,6 +389,7 @@ def bench(config_path, datasets_, victims_, seeds, attack_names, params, budgets
       cama bench --config bench.toml --executor ray --ray-address auto
       cama bench -d MUTAG -m gcn,gin --seeds 0,1 -a cama,random -b 0.1 --runs runs/small
       cama bench --config bench.toml -d MUTAG --dry-run   # what would run
+      cama bench --config bench.toml -x prbcd,grbcd,genetic  # without the optimisation baselines
 
     
     bench.toml (every key optional):
@@ -421,6 +423,13 @@ def bench(config_path, datasets_, victims_, seeds, attack_names, params, budgets
     elif params:
         raise CamaError("-p/--param applies to the attacks named with -a; in a config, put parameters "
                         "under [attacks.<name>].")
+    if exclude:
+        specs = flags.get("attacks") or cfg.attacks
+        unknown = sorted(set(_split(exclude)) - {s.label for s in specs})
+        if unknown:
+            raise CamaError(f"--exclude {', '.join(unknown)}: not in the grid; its attacks are "
+                            f"{', '.join(s.label for s in specs)}.")
+        flags["attacks"] = [s for s in specs if s.label not in _split(exclude)]
     if max_graphs is not None:
         if max_graphs < 0:
             raise CamaError("--max-graphs must be ≥ 0 (0 = every correct test graph).")

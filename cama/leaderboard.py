@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import CamaError
-from .records import load_records, versions
+from .records import load_records, versions, write_text_atomic
 
 KEYS = ["dataset", "victim", "attack", "budget_kind", "budget"]
 
@@ -35,10 +35,21 @@ def attack_labels(df: pd.DataFrame) -> pd.Series:
     return label
 
 
+def latest(df: pd.DataFrame) -> pd.DataFrame:
+    """One record per (dataset, victim, victim seed, attack label, budget): the newest. Records of
+    an older run of the same cell (e.g. another sample size) are superseded, never averaged in."""
+    label = attack_labels(df)
+    key = pd.DataFrame({"d": df["dataset"], "v": df["victim"], "s": df["victim_seed"], "a": label,
+                        "k": df["budget_kind"], "b": df["budget"]})
+    order = df.sort_values("created_at", kind="stable").index
+    keep = ~key.loc[order].duplicated(keep="last")
+    return df.loc[order[keep.values]].sort_index()
+
+
 def aggregate(records: list[dict]) -> pd.DataFrame:
     if not records:
         raise CamaError("No run records found; run `cama attack` or `cama bench` first (or pass --runs DIR).")
-    df = pd.DataFrame(records)
+    df = latest(pd.DataFrame(records))
     df["attack"] = attack_labels(df)
     df["sampled"] = df.get("sampled", False)
     g = df.groupby(KEYS, sort=False)
@@ -86,9 +97,11 @@ def write_leaderboard(runs: str | Path, out: str | Path, command: str, victims_m
     out.mkdir(parents=True, exist_ok=True)
     written = []
     csv = out / "leaderboard.csv"
-    add_ranks(agg).to_csv(csv, index=False, float_format="%.4f")
+    write_text_atomic(csv, add_ranks(agg).to_csv(index=False, float_format="%.4f"))
     written.append(csv)
-    header = [f"Produced by `{command}` from {len(records)} run records in `{runs}`.  ",
+    n_used = len(latest(pd.DataFrame(records)))
+    superseded = f" ({len(records) - n_used} older duplicates superseded)" if n_used < len(records) else ""
+    header = [f"Produced by `{command}` from {n_used} run records in `{runs}`{superseded}.  ",
               f"Versions: {versions()}", "",
               "Cells: attack success rate, mean ± std over victim seeds (accuracy under attack in brackets); "
               "best ASR per budget in bold; avg rank over budgets (1 = strongest); s/graph = attack + evaluation "
@@ -108,7 +121,7 @@ def write_leaderboard(runs: str | Path, out: str | Path, command: str, victims_m
         md += ["## Victims (clean accuracy)", "", Path(victims_md).read_text().split("\n", 2)[-1]]
     for name, text in (("LEADERBOARD.md", "\n".join(md)), ("leaderboard.tex", "\n\n".join(tex)),
                        ("leaderboard.html", "\n".join(html))):
-        (out / name).write_text(text)
+        write_text_atomic(out / name, text)
         written.append(out / name)
     written += write_plots(agg, out / "plots")
     return written
@@ -141,8 +154,7 @@ def write_plots(agg: pd.DataFrame, folder: Path) -> list[Path]:
         handles = [plt.Line2D([], [], color=color[a], marker="o", label=a) for a in attacks if a in set(part.attack)]
         axes[0][-1].legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
         path = folder / f"asr_vs_budget_{ds}.png"
-        fig.savefig(path, dpi=110, bbox_inches="tight")
-        plt.close(fig)
+        _save(fig, path)
         paths.append(path)
     mid = agg[agg.budget == sorted(agg.budget.unique())[len(agg.budget.unique()) // 2]]
     per_attack = mid.groupby("attack").agg(t=("seconds_per_graph", "mean"), asr=("asr_mean", "mean"))
@@ -156,6 +168,17 @@ def write_plots(agg: pd.DataFrame, folder: Path) -> list[Path]:
     ax.set_title("cost vs strength (mean over the dataset × victim cells each attack ran on)", fontsize=9)
     ax.grid(alpha=0.3)
     path = folder / "time_vs_asr.png"
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    _save(fig, path)
     return paths + [path]
+
+
+def _save(fig, path: Path) -> None:
+    """Save a figure atomically (temporary file + rename) and close it."""
+    import os
+
+    import matplotlib.pyplot as plt
+
+    tmp = path.with_name(f".tmp-{path.name}")
+    fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
+    plt.close(fig)
+    os.replace(tmp, path)

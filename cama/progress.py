@@ -13,7 +13,7 @@ console = Console(stderr=True)
 @contextmanager
 def progress_bar(total: int, description: str, enabled: bool = True) -> Iterator["callable"]:
     """Yield ``advance(n=1, **fields)``; draws a bar with ETA on stderr when enabled."""
-    if not enabled:
+    if not enabled or not console.is_terminal:  # no bar (and no blank lines) in logs and pipes
         yield lambda n=1, **kw: None
         return
     columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),

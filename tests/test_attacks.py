@@ -157,3 +157,11 @@ def test_gradient_attack_needs_edge_weight(mutag):
     for name in ("gradargmax", "grbcd"):
         with pytest.raises(CamaError, match="edge_weight"):
             make_attack(name).run(ctx, parse_budgets("0.1"))
+
+
+@given(st.lists(st.tuples(st.integers(0, 30), st.integers(0, 30)), max_size=60))
+def test_unique_pairs_equals_unique_rows(rows):
+    from cama.edits import unique_pairs
+
+    pairs = torch.tensor([(min(a, b), max(a, b)) for a, b in rows if a != b], dtype=torch.long).view(-1, 2)
+    assert torch.equal(unique_pairs(pairs, 31), torch.unique(pairs, dim=0) if pairs.numel() else pairs)

@@ -58,3 +58,13 @@ def test_writes_all_outputs(runs, tmp_path):
     assert {"dataset", "victim", "attack", "budget_kind", "budget", "asr_mean", "asr_std", "adv_acc_mean",
             "adv_acc_std", "n_seeds", "seconds_per_graph"} <= set(header)
     assert "pytest" in (tmp_path / "LEADERBOARD.md").read_text()
+
+
+def test_newer_run_of_a_cell_supersedes_the_older(runs):
+    records = load_records(runs)
+    old = next(r for r in records if r["attack"] == "random" and r["budget"] == 0.1 and r["victim_seed"] == 0)
+    newer = dict(old, asr=1.0, max_graphs=5, created_at="2999-01-01T00:00:00+00:00", run_id="x")
+    agg = aggregate(records + [newer])
+    row = agg[(agg.attack == "random") & (agg.budget == 0.1)].iloc[0]
+    other = next(r for r in records if r["attack"] == "random" and r["budget"] == 0.1 and r["victim_seed"] == 1)
+    assert row.asr_mean == pytest.approx((1.0 + other["asr"]) / 2) and row.n_seeds == 2

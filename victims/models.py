@@ -24,7 +24,7 @@ from torch import Tensor, nn
 from torch_geometric.explain.algorithm.utils import clear_masks, set_masks
 from torch_geometric.nn import GATConv, GCNConv, GINConv, SAGEConv, global_mean_pool
 from torch_geometric.nn.conv.gcn_conv import gcn_norm
-from torch_geometric.utils import to_torch_csr_tensor
+from torch_geometric.utils.sparse import index2ptr
 
 warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
 warnings.filterwarnings("ignore", message="Sparse invariant checks are implicitly disabled")
@@ -74,6 +74,17 @@ class GraphClassifier(nn.Module):
     def native_edge_weight(self) -> bool:
         return self.config.arch == "gcn"
 
+    @staticmethod
+    def transposed_csr(edge_index: Tensor, num_nodes: int, weight: Tensor | None = None) -> Tensor:
+        """``adj_t`` as a CSR matrix: row = target node, column = source node, built with one
+        argsort. Repeated edges stay separate entries and are summed by the product, exactly as
+        message passing sums repeated messages."""
+        src, dst = edge_index
+        order = torch.argsort(dst * num_nodes + src)
+        crow = index2ptr(dst[order], num_nodes)
+        values = torch.ones(order.numel(), device=src.device) if weight is None else weight[order]
+        return torch.sparse_csr_tensor(crow, src[order], values, (num_nodes, num_nodes))
+
     def operator(self, edge_index: Tensor, num_nodes: int, edge_weight: Tensor | None = None
                  ) -> tuple[Tensor, Tensor | None]:
         """The message-passing operator every layer uses: ``(adjacency, edge weights)``.
@@ -88,9 +99,9 @@ class GraphClassifier(nn.Module):
             edge_index, edge_weight = gcn_norm(edge_index, edge_weight, num_nodes, add_self_loops=True)
             if edge_weight.requires_grad:
                 return edge_index, edge_weight
-            return to_torch_csr_tensor(edge_index.flip(0), edge_weight, num_nodes), None
+            return self.transposed_csr(edge_index, num_nodes, edge_weight), None
         if arch in ("gin", "graphsage") and edge_weight is None:
-            return to_torch_csr_tensor(edge_index.flip(0), None, num_nodes), None
+            return self.transposed_csr(edge_index, num_nodes), None
         return edge_index, edge_weight
 
     def node_embeddings(self, x: Tensor, edge_index: Tensor, edge_weight: Tensor | None = None) -> list[Tensor]:
