@@ -110,7 +110,8 @@ def write_leaderboard(runs: str | Path, out: str | Path, command: str, victims_m
               "max(1, round(ρ·|V_g|)). `*` = run on a seeded sample of the attacked graphs (see `n_attacked` in the CSV).",
               ""]
     md = ["# cama leaderboard", ""] + header
-    tex, html = [], [f"<h1>cama leaderboard</h1><p>{' '.join(header)}</p>"]
+    tex = ["% cama leaderboard. " + " ".join(header).replace("\n", " ")]
+    html = [f"<h1>cama leaderboard</h1><p>{' '.join(header)}</p>"]
     clean = agg.groupby(["dataset", "victim"], sort=False)["clean_acc_mean"].first().reset_index()
     for ds, victim, wide in block_tables(agg):
         acc = clean[(clean.dataset == ds) & (clean.victim == victim)].clean_acc_mean.iloc[0]
