@@ -351,7 +351,7 @@ def evaluate(model_spec, checkpoint, dataset, attack_names, budgets, budget_kind
 
 @cli.command()
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
-              help="TOML grid (format below); flags override its values.")
+              help="TOML grid (format above); flags override its values.")
 @click.option("-d", "--dataset", "datasets_", default=None, help="Datasets, comma-separated [config, else MUTAG].")
 @click.option("-m", "--model", "victims_", default=None, help="Victim architectures, comma-separated, or all [gcn].")
 @click.option("--seeds", default=None, help="Victim seeds, comma-separated [0].")

@@ -127,3 +127,33 @@ def test_ray_executor_matches_local(mutag, tu_root, session_cache, tmp_path):
                             data_root=str(tu_root), progress=False)
     assert local.records_written == distributed.records_written == 4
     assert _comparable(load_records(tmp_path / "ray")) == _comparable(load_records(tmp_path / "local"))
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--config", "missing.toml"], "does not exist"),
+    (["-p", "rounds=2"], "-p/--param applies to the attacks named with -a"),
+    (["-a", "random", "-x", "prbcd"], "not in the grid"),
+    (["-m", "mlp"], "Unknown architecture"),
+    (["-b", "0"], "out of range"),
+    (["--executor", "spark"], "Invalid value"),
+])
+def test_bench_cli_bad_input(tmp_path, args, message):
+    from click.testing import CliRunner
+
+    from cama.cli import cli
+
+    res = CliRunner().invoke(cli, ["bench", "--runs", str(tmp_path / "r"), "--dry-run", *args])
+    assert res.exit_code == 2 and message in res.output, res.output
+    assert "Traceback" not in res.output
+
+
+def test_bench_cli_dry_run_lists_cells(tmp_path):
+    from click.testing import CliRunner
+
+    from cama.cli import cli
+
+    cfg = tmp_path / "b.toml"
+    cfg.write_text('datasets = ["MUTAG"]\nvictims = ["gcn", "gin"]\n[attacks.random]\n[attacks.degree]\n')
+    res = CliRunner().invoke(cli, ["bench", "--config", str(cfg), "--runs", str(tmp_path / "r"), "--dry-run"])
+    assert res.exit_code == 0, res.output
+    assert res.output.count("pending MUTAG/") == 4 and "pending MUTAG/gin/s0/degree" in res.output
