@@ -54,8 +54,12 @@ def _graph_flips(data_edge_index, perturbed, n):
     return torch.stack([u[m], v[m]], 1)
 
 
+SAMPLING_ATTEMPTS = 3
+
+
 class _RBCD(Attack):
     needs_edge_weight = True
+    sampling_failures = 0  #: graphs left unattacked after SAMPLING_ATTEMPTS failed PyG block samplings
     attack_cls = None
 
     @classmethod
@@ -69,17 +73,30 @@ class _RBCD(Attack):
         possible = n * (n - 1) // 2
         budget = min(budget, possible - 1)
         if budget <= 0:
-            return torch.zeros(0, 2, dtype=torch.long, device=b.x.device), None
+            return self._nothing(b.x.device)
         mask = (b.edge_index[0] >= lo) & (b.edge_index[0] < hi)
         ei = b.edge_index[:, mask] - lo
         x = b.x[lo:hi]
         block = max(budget + 1, min(possible, int(self.params.get("block_size", 250_000))))
         kwargs = {"epochs": int(self.params["epochs"])} if "epochs" in self.params else {}
         atk = self.attack_cls(wrapper, block_size=block, log=False, **kwargs)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            perturbed, flipped = atk.attack(x, ei, b.y[gi:gi + 1], budget)
-        return flipped, _graph_flips(ei, perturbed.to(ei.device), n)
+        for attempt in range(SAMPLING_ATTEMPTS):
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    perturbed, flipped = atk.attack(x, ei, b.y[gi:gi + 1], budget)
+                return flipped, _graph_flips(ei, perturbed.to(ei.device), n)
+            except (IndexError, RuntimeError):
+                # PyG's random-block resampling fails on tiny search spaces (a second sampling trial
+                # indexes the previous block's weights); retry with the next random draws, then give up
+                atk = self.attack_cls(wrapper, block_size=block, log=False, **kwargs)
+        self.sampling_failures += 1
+        return self._nothing(b.x.device)
+
+    @staticmethod
+    def _nothing(device) -> tuple[torch.Tensor, torch.Tensor]:
+        """No flips: (PyG's [2, 0] flipped edges, our [0, 2] pairs)."""
+        return torch.zeros(2, 0, dtype=torch.long, device=device), torch.zeros(0, 2, dtype=torch.long, device=device)
 
     def _loop(self, ctx, budget_of, solve_one):
         b = ctx.batch
