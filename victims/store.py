@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,13 +46,14 @@ class Victim:
     featurizer: dict
     path: Path | None = None
     epochs: int = 0
+    train_seconds: float = 0.0  #: wall time of training (0 for checkpoints written before it was recorded)
 
     def to_checkpoint(self) -> dict:
         return {"format": CHECKPOINT_FORMAT, "state_dict": {k: v.cpu() for k, v in self.model.state_dict().items()},
                 "victim_config": self.model.config.to_dict(), "train_config": self.train_config.to_dict(),
                 "dataset": self.dataset, "featurizer": self.featurizer, "seed": self.seed,
                 "split": {k: v.cpu() for k, v in self.split.items()}, "val_acc": self.val_acc,
-                "test_acc": self.test_acc, "epochs": self.epochs}
+                "test_acc": self.test_acc, "epochs": self.epochs, "train_seconds": self.train_seconds}
 
 
 def check_arch(arch: str) -> str:
@@ -91,7 +93,7 @@ def victim_from_checkpoint(ckpt: dict, device: str | torch.device = "auto", sour
     return Victim(model=model, arch=cfg.arch, dataset=ckpt["dataset"], seed=int(ckpt["seed"]), split=ckpt["split"],
                   val_acc=float(ckpt["val_acc"]), test_acc=float(ckpt["test_acc"]),
                   train_config=TrainConfig(**ckpt["train_config"]), featurizer=ckpt["featurizer"],
-                  epochs=int(ckpt.get("epochs", 0)))
+                  epochs=int(ckpt.get("epochs", 0)), train_seconds=float(ckpt.get("train_seconds", 0.0)))
 
 
 def victim_key(dataset: GraphDataset, arch: str, seed: int, cfg: TrainConfig) -> str:
@@ -114,11 +116,13 @@ def train_victim(dataset: GraphDataset, arch: str, seed: int = 0, cfg: TrainConf
     split = default_split(dataset, seed)
     torch.manual_seed(seed)
     model = build_victim(arch, dataset, cfg)
+    start = time.perf_counter()
     stats = train_model(model, dataset, split, cfg, seed, dev, progress, desc=f"{dataset.name}/{arch}/s{seed}")
+    seconds = time.perf_counter() - start
     model.eval()
     return Victim(model=model, arch=arch, dataset=dataset.name, seed=seed, split=split, val_acc=stats["val_acc"],
                   test_acc=stats["test_acc"], train_config=cfg, featurizer=dataset.featurizer.to_config(),
-                  epochs=stats["epochs"])
+                  epochs=stats["epochs"], train_seconds=seconds)
 
 
 def victim_path(dataset: GraphDataset, arch: str, seed: int = 0, cfg: TrainConfig | None = None,
