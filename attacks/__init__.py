@@ -31,6 +31,12 @@ def make_attack(name: str, **params) -> Attack:
     return ATTACKS[name](**params)
 
 
+def params_for(name: str, params: dict) -> dict:
+    """The subset of ``params`` that attack ``name`` takes (its own, plus ``rounds`` for CAMA attacks)."""
+    cls = ATTACKS[name]
+    return {k: v for k, v in params.items() if k in cls.param_names() or (k == "rounds" and cls.uses_importance)}
+
+
 def make_attacks(names: list[str], params: dict, **common) -> list[Attack]:
     """Instantiate several attacks; each gets the ``params`` it knows (``rounds``: CAMA attacks).
     A parameter that no selected attack knows is an error, never silently dropped."""
@@ -40,8 +46,7 @@ def make_attacks(names: list[str], params: dict, **common) -> list[Attack]:
     used = set()
     out = []
     for n in names:
-        mine = {k: v for k, v in params.items() if k in ATTACKS[n].param_names()
-                or (k == "rounds" and ATTACKS[n].uses_importance)}
+        mine = params_for(n, params)
         used |= set(mine)
         out.append(ATTACKS[n](**common, **mine))
     stray = set(params) - used
@@ -50,4 +55,4 @@ def make_attacks(names: list[str], params: dict, **common) -> list[Attack]:
     return out
 
 
-__all__ = ["ATTACKS", "Attack", "AttackContext", "AttackResult", "make_attack", "make_attacks"]
+__all__ = ["ATTACKS", "Attack", "AttackContext", "AttackResult", "make_attack", "make_attacks", "params_for"]

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from .errors import CamaError
-from .records import record_path, run_id, write_record
+from .records import run_config, run_id, write_record
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -48,7 +48,6 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 EXECUTORS = ("local", "ray")
-RESERVED_ATTACK_KEYS = ("attack", "max_graphs")
 
 
 @dataclass(frozen=True)
@@ -117,20 +116,17 @@ class BenchConfig:
 
     def validate(self, source: str) -> None:
         from attacks import ATTACKS
-        from victims import ARCHITECTURES
+        from victims.store import check_arch
 
         from .budget import parse_budgets
 
         for key in ("datasets", "victims", "seeds", "budgets", "attacks"):
             if not isinstance(getattr(self, key), list) or not getattr(self, key):
                 raise CamaError(f"{source}: '{key}' must be a non-empty list.")
-        bad = [v for v in self.victims if v not in ARCHITECTURES]
-        if bad:
-            raise CamaError(f"{source}: unknown victim architecture {bad[0]!r}; choose from {', '.join(ARCHITECTURES)}.")
+        for v in self.victims:
+            check_arch(v)
         if not all(isinstance(s, int) and not isinstance(s, bool) for s in self.seeds):
             raise CamaError(f"{source}: seeds must be integers, got {self.seeds}.")
-        if self.budget_kind not in ("ratio", "count"):
-            raise CamaError(f"{source}: budget_kind must be 'ratio' or 'count', got {self.budget_kind!r}.")
         self.budgets = [b.value for b in parse_budgets(self.budgets, self.budget_kind)]  # validated, sorted
         for spec in self.attacks:
             if spec.attack not in ATTACKS:
@@ -152,9 +148,9 @@ def parse_attack_table(table, source: str = "config") -> list[AttackSpec]:
         raise CamaError(f"{source}: 'attacks' must be a table of [attacks.<name>] sections.")
     specs = []
     for label, body in table.items():
-        body = dict(body or {})
         if not isinstance(body, dict):
             raise CamaError(f"{source}: [attacks.{label}] must be a table.")
+        body = dict(body)
         name = body.pop("attack", label)
         mg = body.pop("max_graphs", None)
         if mg is not None and (not isinstance(mg, int) or mg < 0):
@@ -165,13 +161,11 @@ def parse_attack_table(table, source: str = "config") -> list[AttackSpec]:
 
 def specs_from_names(names: Iterable[str], params: dict) -> list[AttackSpec]:
     """Specs for ``-a`` names with ``-p`` parameters, each attack taking the ones it knows."""
-    from attacks import make_attacks
+    from attacks import make_attacks, params_for
 
     names = list(names)
-    attacks = make_attacks(names, params)  # validates names and stray parameters
-    return [AttackSpec(n, n, tuple(sorted((k, v) for k, v in params.items()
-                                          if k in atk.param_names() or (k == "rounds" and atk.uses_importance))))
-            for n, atk in zip(names, attacks)]
+    make_attacks(names, params)  # validates names and stray parameters
+    return [AttackSpec(n, n, tuple(sorted(params_for(n, params).items()))) for n in names]
 
 
 @dataclass(frozen=True)
@@ -198,11 +192,10 @@ def cell_max_graphs(cell: Cell, cfg: BenchConfig) -> int | None:
 
 
 def expected_run_ids(cell: Cell, cfg: BenchConfig) -> list[str]:
-    """The run ids of the records a cell produces (the same fields :func:`cama.evaluate.evaluate_attack` hashes)."""
+    """The run ids of the records a cell produces (:func:`cama.records.run_config`, as in ``evaluate_attack``)."""
     params = cell.spec.build(cfg.importance).describe_params()
-    return [run_id({"dataset": cell.dataset, "victim": cell.victim, "victim_seed": cell.seed,
-                    "attack": cell.spec.attack, "params": params, "budget_kind": b.kind, "budget": b.value,
-                    "seed": cell.seed, "surrogate": None, "max_graphs": cell_max_graphs(cell, cfg)})
+    return [run_id(run_config(cell.dataset, cell.victim, cell.seed, cell.spec.attack, params, b, cell.seed,
+                              None, cell_max_graphs(cell, cfg)))
             for b in cfg.budget_list()]
 
 
@@ -312,4 +305,4 @@ def describe(cfg: BenchConfig) -> str:
             f"{', '.join(f'{b:g}' for b in cfg.budgets)} ({cfg.budget_kind})")
 
 
-__all__ = ["AttackSpec", "BenchConfig", "BenchSummary", "Cell", "make_cells", "run_bench", "record_path"]
+__all__ = ["AttackSpec", "BenchConfig", "BenchSummary", "Cell", "make_cells", "run_bench"]

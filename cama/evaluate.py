@@ -22,7 +22,7 @@ from .edits import apply_edits
 from .errors import CamaError
 from .featurize import Featurizer
 from .model_api import call_model, model_device
-from .records import SCHEMA, now, run_id, versions
+from .records import SCHEMA, now, run_config, run_id, versions
 
 MAX_CHUNK_NODES = 200_000
 
@@ -132,9 +132,8 @@ def evaluate_attack(model: torch.nn.Module, dataset: GraphDataset, test_idx, att
     for b in budgets:
         st = stats[b]
         asr = st["success"] / n_att if n_att else 0.0
-        rec = {"schema": SCHEMA, "dataset": dataset.name, "victim": victim_name, "victim_seed": victim_seed,
-               "attack": attack.name, "params": params, "budget_kind": b.kind, "budget": b.value, "seed": seed,
-               "surrogate": surrogate_name, "max_graphs": max_graphs, "targets": sorted(attack.targets),
+        rec = {"schema": SCHEMA} | run_config(dataset.name, victim_name, victim_seed, attack.name, params, b, seed,
+                                              surrogate_name, max_graphs) | {"targets": sorted(attack.targets),
                "n_test": len(test), "n_correct": len(correct), "n_attacked": n_att, "n_success": st["success"],
                "sampled": n_att < len(correct), "clean_acc": clean_acc, "adv_acc": clean_acc * (1 - asr), "asr": asr,
                "mean_edge_flips": st["flips"] / n_att if n_att else 0.0,

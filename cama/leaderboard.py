@@ -50,6 +50,7 @@ def aggregate(records: list[dict]) -> pd.DataFrame:
     if not records:
         raise CamaError("No run records found; run `cama attack` or `cama bench` first (or pass --runs DIR).")
     df = latest(pd.DataFrame(records))
+    n_used = len(df)
     df["attack"] = attack_labels(df)
     df["sampled"] = df.get("sampled", False)
     g = df.groupby(KEYS, sort=False)
@@ -59,7 +60,9 @@ def aggregate(records: list[dict]) -> pd.DataFrame:
                 n_attacked=("n_attacked", "sum"), sampled=("sampled", "any"),
                 seconds_per_graph=("seconds_per_graph", "mean"), queries_per_graph=("queries_per_graph", "mean"),
                 mean_edge_flips=("mean_edge_flips", "mean"), mean_feature_edits=("mean_feature_edits", "mean"))
-    return out.reset_index()
+    out = out.reset_index()
+    out.attrs["records_used"] = n_used  # after superseded duplicates are dropped
+    return out
 
 
 def add_ranks(agg: pd.DataFrame) -> pd.DataFrame:
@@ -99,7 +102,7 @@ def write_leaderboard(runs: str | Path, out: str | Path, command: str, victims_m
     csv = out / "leaderboard.csv"
     write_text_atomic(csv, add_ranks(agg).to_csv(index=False, float_format="%.4f"))
     written.append(csv)
-    n_used = len(latest(pd.DataFrame(records)))
+    n_used = agg.attrs["records_used"]
     superseded = f" ({len(records) - n_used} older duplicates superseded)" if n_used < len(records) else ""
     header = [f"Produced by `{command}` from {n_used} run records in `{runs}`{superseded}.  ",
               f"Versions: {versions()}", "",

@@ -19,6 +19,14 @@ CONFIG_FIELDS = ("dataset", "victim", "victim_seed", "attack", "params", "budget
                  "surrogate", "max_graphs")
 
 
+def run_config(dataset: str, victim: str, victim_seed: int, attack: str, params: dict, budget, seed: int,
+               surrogate: str | None = None, max_graphs: int | None = None) -> dict:
+    """The configuration fields of a record (``CONFIG_FIELDS``) for one budget (a ``Budget``)."""
+    return {"dataset": dataset, "victim": victim, "victim_seed": victim_seed, "attack": attack, "params": params,
+            "budget_kind": budget.kind, "budget": budget.value, "seed": seed, "surrogate": surrogate,
+            "max_graphs": max_graphs}
+
+
 def run_id(config: dict) -> str:
     blob = json.dumps({k: config.get(k) for k in CONFIG_FIELDS}, sort_keys=True, default=str)
     return hashlib.sha1(blob.encode()).hexdigest()[:16]
