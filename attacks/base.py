@@ -24,6 +24,7 @@ from cama.errors import CamaError
 from cama.featurize import Featurizer
 from cama.importance import NodeImportance, node_importance
 from cama.model_api import call_model
+from cama.replicate import select_graphs
 
 
 @dataclass
@@ -50,6 +51,12 @@ class AttackContext:
     @property
     def device(self) -> torch.device:
         return self.batch.x.device
+
+    def restrict(self, batch: Batch) -> AttackContext:
+        """A context for ``batch`` (e.g. a sub-batch of graphs still under attack) with the same
+        models, featurizer and seed, and its own query counter and importance cache."""
+        return AttackContext(model=self.model, batch=batch, featurizer=self.featurizer, seed=self.seed,
+                             victim=self.victim, cam_layer=self.cam_layer)
 
     def generator(self, salt: int = 0) -> torch.Generator:
         gen = torch.Generator(device=self.device)
@@ -180,8 +187,15 @@ class Attack:
     def _adaptive(self, ctx: AttackContext, s_lim: Tensor, f_lim: Tensor | None) -> EditList:
         """Re-score on the perturbed graph every ``adaptive_every`` flips, or in ``rounds`` equal
         chunks of each graph's budget. Chunk i's flips rank after chunk i-1's, so the prefix
-        property holds; a pair flipped earlier is never flipped back (a repeat is dropped). A graph
-        that the (surrogate) model misclassifies after a chunk receives no further flips."""
+        property holds; a pair flipped earlier is never flipped back (a repeat is dropped).
+
+        Before every later chunk the graphs are checked with the edits so far: the flips, and for
+        attacks that also edit features the same share ``⌈f·done/s⌉`` of the feature budget ``f``
+        as the flips have used of the structure budget ``s`` (what a budget that allows these
+        flips would also allow). A graph the (surrogate) model misclassifies then receives no
+        further flips. Only the graphs still under attack are
+        re-scored: each chunk runs on the sub-batch of those graphs (:func:`select_graphs`), so a
+        round costs what is left to attack, not the whole batch."""
         if self.rounds > 1:
             chunk = torch.clamp(torch.div(s_lim + self.rounds - 1, self.rounds, rounding_mode="floor"), min=1)
         else:
@@ -189,17 +203,32 @@ class Attack:
         first = self.rank(ctx, ctx.batch, torch.minimum(s_lim, chunk), f_lim)
         flips, keys = [first.flips], [first.flip_rank]
         done = chunk.clone()
-        while bool((s_lim > done).any()):
+        ptr = ctx.batch.ptr.to(ctx.device)
+        while True:
+            active = (s_lim > done).nonzero(as_tuple=True)[0]
+            if active.numel() == 0:
+                break
             so_far = EditList.from_flips(ctx.batch, torch.cat(flips), torch.cat(keys))
-            current = apply_edits(ctx.batch, so_far, ctx.featurizer)
-            # early stop: a graph the model already misclassifies gets no further flips
+            if f_lim is not None and first.feat_node.numel():
+                # the feature edits that go with the flips so far: the same share of the feature budget
+                share = torch.div(f_lim * torch.minimum(done, s_lim) + s_lim - 1, s_lim.clamp(min=1), rounding_mode="floor")
+                keep = first.feat_rank < share[ctx.batch.batch[first.feat_node]]
+                so_far = so_far.with_features(first.feat_node[keep], first.feat_value[keep], first.feat_rank[keep])
+            current = select_graphs(apply_edits(ctx.batch, so_far, ctx.featurizer), active)
             fooled = ctx.margins(current, ctx.model) < 0
-            ctx.queries += 1
-            done = torch.where(fooled, s_lim, done)
-            nxt = self.rank(ctx, current, torch.clamp(torch.minimum(s_lim - done, chunk), min=0), None)
-            flips.append(nxt.flips)
-            keys.append(nxt.flip_rank + done[ctx.batch.batch[nxt.flips[:, 0]]])
-            done = done + chunk
+            ctx.queries[active] += 1
+            done[active[fooled]] = s_lim[active[fooled]]
+            alive = (~fooled).nonzero(as_tuple=True)[0]
+            if alive.numel() == 0:
+                break
+            ids = active[alive]
+            sub = ctx.restrict(select_graphs(current, alive))
+            nxt = self.rank(sub, sub.batch, torch.minimum(s_lim - done, chunk)[ids], None)
+            ctx.queries[ids] += sub.queries
+            g_sub = sub.batch.batch[nxt.flips[:, 0]]
+            flips.append(nxt.flips + (ptr[ids] - sub.batch.ptr[:-1])[g_sub].unsqueeze(1))
+            keys.append(nxt.flip_rank + done[ids][g_sub])
+            done[ids] += chunk[ids]
         all_flips, all_keys = torch.cat(flips), torch.cat(keys)
         keep = dedupe_flips(all_flips, all_keys.double(), ctx.batch.num_nodes)
         all_flips, all_keys = all_flips[keep], all_keys[keep]

@@ -21,7 +21,15 @@ import torch
 from cama.edits import EditList, unique_pairs
 
 from .base import Attack, top_per_graph
-from .candidates import DEFAULT_RERANK, DEFAULT_RERANK_NODES, anchor_pairs, existing_pairs, is_edge, rerank_by_queries, top_nodes
+from .candidates import (
+    DEFAULT_RERANK,
+    DEFAULT_RERANK_NODES,
+    anchor_pairs,
+    existing_pairs,
+    is_edge,
+    rerank_by_queries,
+    top_nodes,
+)
 
 
 def importance_flip_scores(ctx, batch, method: str, anchors: int, add_weight: float):

@@ -15,7 +15,15 @@ from cama.edits import EditList, unique_pairs
 from cama.subgraphs import ego_membership
 
 from .base import Attack, top_per_graph
-from .candidates import DEFAULT_RERANK, DEFAULT_RERANK_NODES, anchor_pairs, existing_pairs, is_edge, rerank_by_queries, top_nodes
+from .candidates import (
+    DEFAULT_RERANK,
+    DEFAULT_RERANK_NODES,
+    anchor_pairs,
+    existing_pairs,
+    is_edge,
+    rerank_by_queries,
+    top_nodes,
+)
 
 
 class CamaSubgraph(Attack):

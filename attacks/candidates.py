@@ -117,6 +117,7 @@ def rerank_by_queries(ctx, batch: Batch, pairs: Tensor, score: Tensor, pool: int
             margins[start:stop] = true_class_margin(logits, batch.y[graph[chunk]])
             start = stop
     ctx.queries += torch.bincount(graph[idx], minlength=batch.num_graphs)
-    new = score - score.abs().max() - 1e6
-    new[idx] = 1e6 - margins
+    # pooled pairs above all others (lowest margin first); float64 keeps the order of the rest exact
+    new = score.double()
+    new[idx] = new.max() + 1 + (margins.max() - margins).double()
     return new

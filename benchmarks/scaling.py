@@ -66,7 +66,7 @@ def attack_one(graph, featurizer, num_classes: int = 2) -> dict:
     ds = GraphDataset("scaling", [graph], featurizer, num_classes)
     atk = make_attack("cama-node", rounds=0, rerank=0)
     budgets = parse_budgets("0.05,0.1,0.2")
-    run = lambda: evaluate_attack(model, ds, [0], atk, budgets, victim_name="gcn", victim_seed=0)  # noqa: E731
+    run = lambda: evaluate_attack(model, ds, [0], atk, budgets, victim_name="gcn", victim_seed=0)
     run()  # warm-up
     before = _rss_kib("VmRSS:")
     try:

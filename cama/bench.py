@@ -35,9 +35,9 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
 from .errors import CamaError
 from .records import run_config, run_id, write_record
@@ -84,7 +84,7 @@ class BenchConfig:
             self.attacks = [AttackSpec(n, n) for n in ATTACKS]
 
     @classmethod
-    def from_toml(cls, path: str | Path) -> "BenchConfig":
+    def from_toml(cls, path: str | Path) -> BenchConfig:
         path = Path(path)
         try:
             raw = tomllib.loads(path.read_text())
@@ -95,7 +95,7 @@ class BenchConfig:
         return cls.from_dict(raw, source=str(path))
 
     @classmethod
-    def from_dict(cls, raw: dict, source: str = "config") -> "BenchConfig":
+    def from_dict(cls, raw: dict, source: str = "config") -> BenchConfig:
         allowed = {f.name for f in fields(cls)}
         unknown = sorted(set(raw) - allowed)
         if unknown:
@@ -109,7 +109,7 @@ class BenchConfig:
         cfg.validate(source)
         return cfg
 
-    def with_overrides(self, **flags) -> "BenchConfig":
+    def with_overrides(self, **flags) -> BenchConfig:
         cfg = replace(self, **{k: v for k, v in flags.items() if v is not None})
         cfg.validate("flags")
         return cfg

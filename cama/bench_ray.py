@@ -8,8 +8,8 @@ workers need no shared filesystem. Every worker needs ``cama`` installed (``pip 
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import lru_cache
-from typing import Iterator
 
 from .errors import CamaError
 

@@ -154,8 +154,9 @@ def train(datasets_, models, seeds, epochs, hidden, layers, lr, batch_size, retr
       cama train -d PROTEINS -m gin --seed 0
       cama train -d MUTAG,PROTEINS,NCI1,IMDB-BINARY,DD,ENZYMES -m all --seed 0,1,2 --table results/
     """
-    from .data import load_dataset
     from victims.store import get_victim, save_victim
+
+    from .data import load_dataset
 
     cfg = _train_config(epochs, hidden, layers, lr, batch_size)
     archs, seed_list = _archs(models), _seeds(seeds)
@@ -224,12 +225,12 @@ def attack(dataset, model, attack_names, budgets, budget_kind, seed, surrogate, 
       cama attack -d IMDB-BINARY -m gin -a cama-node -p rerank=16 --adaptive-every 2
     """
     from attacks import ATTACKS, make_attacks
+    from victims.store import check_arch, get_victim
 
     from .budget import parse_budgets
     from .data import load_dataset
     from .evaluate import evaluate_attack
     from .records import write_record
-    from victims.store import check_arch, get_victim
 
     check_arch(model)
     if surrogate:
@@ -308,13 +309,14 @@ def evaluate(model_spec, checkpoint, dataset, attack_names, budgets, budget_kind
     Example:
       cama evaluate --model examples/custom_model.py:build_model -d MUTAG -a cama-node,random --name my-gnn
     """
+    from victims.train import TrainConfig, train_model
+
     from .data import load_dataset
     from .device import resolve_device
     from .records import write_record
     from .robustness import check_model_output, evaluate_robustness
     from .splits import stratified_split
     from .user_model import build_user_model, load_factory, load_user_weights
-    from victims.train import TrainConfig, train_model
 
     factory = load_factory(model_spec)
     ds = load_dataset(dataset, root=data_root)
@@ -383,7 +385,7 @@ def bench(config_path, datasets_, victims_, seeds, attack_names, params, exclude
     missing) and attacks once for all budgets. Records are written atomically once their cell
     is done; a rerun skips finished cells (resume), --force recomputes them.
 
-    
+    \b
     Examples:
       cama bench --config bench.toml                       # the public leaderboard grid
       cama bench --config bench.toml --executor ray --ray-address auto
@@ -391,7 +393,7 @@ def bench(config_path, datasets_, victims_, seeds, attack_names, params, exclude
       cama bench --config bench.toml -d MUTAG --dry-run   # what would run
       cama bench --config bench.toml -x prbcd,grbcd,genetic  # without the optimisation baselines
 
-    
+    \b
     bench.toml (every key optional):
       datasets = ["MUTAG", "PROTEINS"]
       victims = ["gcn", "gin", "graphsage", "gat"]
@@ -405,7 +407,14 @@ def bench(config_path, datasets_, victims_, seeds, attack_names, params, exclude
       attack = "cama-node"             # registry name when the label differs
       rounds = 0                       # other keys: attack parameters
     """
-    from .bench import BenchConfig, cell_done, describe, make_cells, run_bench, specs_from_names
+    from .bench import (
+        BenchConfig,
+        cell_done,
+        describe,
+        make_cells,
+        run_bench,
+        specs_from_names,
+    )
     from .budget import parse_budgets
 
     cfg = BenchConfig.from_toml(config_path) if config_path else BenchConfig()
@@ -502,11 +511,12 @@ def explain(dataset, model, graph_idx, method, target, hops, seed, out, data_roo
     """
     from torch_geometric.data import Batch
 
+    from victims.store import get_victim
+
     from .data import load_dataset
     from .explain import draw_importance, node_names, top_nodes_table
     from .importance import node_importance
     from .subgraphs import top_subgraphs
-    from victims.store import get_victim
 
     ds = load_dataset(dataset, root=data_root)
     if not 0 <= graph_idx < len(ds):

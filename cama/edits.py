@@ -32,21 +32,21 @@ class EditList:
     feat_rank: Tensor    # [K] rank within the node's graph
 
     @classmethod
-    def empty(cls, batch: Batch) -> "EditList":
+    def empty(cls, batch: Batch) -> EditList:
         dev = batch.x.device
         return cls(_empty_long(dev, 0, 2), _empty_long(dev, 0), _empty_long(dev, 0),
                    batch.x.new_zeros(0, batch.x.size(1)), _empty_long(dev, 0))
 
     @classmethod
-    def from_flips(cls, batch: Batch, flips: Tensor, rank: Tensor) -> "EditList":
+    def from_flips(cls, batch: Batch, flips: Tensor, rank: Tensor) -> EditList:
         e = cls.empty(batch)
         e.flips, e.flip_rank = flips, rank
         return e
 
-    def with_features(self, node: Tensor, value: Tensor, rank: Tensor) -> "EditList":
+    def with_features(self, node: Tensor, value: Tensor, rank: Tensor) -> EditList:
         return EditList(self.flips, self.flip_rank, node, value, rank)
 
-    def prefix(self, batch: Batch, struct_limit: Tensor | None, feat_limit: Tensor | None) -> "EditList":
+    def prefix(self, batch: Batch, struct_limit: Tensor | None, feat_limit: Tensor | None) -> EditList:
         """The edits allowed by per-graph limits (None = no edits of that kind)."""
         b = batch.batch
         if struct_limit is None:
@@ -68,7 +68,7 @@ class EditList:
                     reduce="sum")
         return f, x
 
-    def to(self, device) -> "EditList":
+    def to(self, device) -> EditList:
         return EditList(*(t.to(device) for t in (self.flips, self.flip_rank, self.feat_node, self.feat_value,
                                                  self.feat_rank)))
 

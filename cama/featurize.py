@@ -74,7 +74,7 @@ class Featurizer:
         return cfg
 
     @classmethod
-    def from_config(cls, cfg: dict) -> "Featurizer":
+    def from_config(cls, cfg: dict) -> Featurizer:
         cfg = dict(cfg)
         for key in ("onehot", "continuous"):
             if cfg.get(key) is not None:

@@ -1,17 +1,24 @@
 """Progress bars (rich) that stay quiet when disabled or when stderr is not a terminal."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 console = Console(stderr=True)
 
 
 @contextmanager
-def progress_bar(total: int, description: str, enabled: bool = True) -> Iterator["callable"]:
+def progress_bar(total: int, description: str, enabled: bool = True) -> Iterator[callable]:
     """Yield ``advance(n=1, **fields)``; draws a bar with ETA on stderr when enabled."""
     if not enabled or not console.is_terminal:  # no bar (and no blank lines) in logs and pipes
         yield lambda n=1, **kw: None

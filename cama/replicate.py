@@ -1,8 +1,9 @@
 """Many perturbed copies of graphs in one batch (for batched candidate evaluation).
 
 :func:`replicate` builds, without Python loops over graphs, a batch whose copy ``c`` is graph
-``graph_ids[c]`` of the source batch; :func:`copy_flips` applies one set of flips per copy.
-Used to score candidate flips and genetic populations with one forward pass.
+``graph_ids[c]`` of the source batch; :func:`copy_flips` applies one set of flips per copy;
+:func:`select_graphs` turns a selection into a regular ``Batch``. Used to score candidate flips
+and genetic populations with one forward pass, and to re-score only the graphs still under attack.
 """
 from __future__ import annotations
 
@@ -57,6 +58,22 @@ def replicate(batch: Batch, graph_ids: Tensor) -> Replicas:
     shift = (node_offset - ptr[graph_ids])[copy_of_edge]
     edge_index = e_sorted[:, e_src] + shift
     return Replicas(batch.x[node_src], edge_index, copy_of_node, node_offset, graph_ids, ptr)
+
+
+def select_graphs(batch: Batch, graph_ids: Tensor) -> Batch:
+    """The sub-batch of graphs ``graph_ids`` (in that order) as a regular PyG ``Batch`` carrying
+    ``x``, ``edge_index`` and ``y``, built without a Python loop over graphs."""
+    rep = replicate(batch, graph_ids)
+    n_c = torch.bincount(rep.batch, minlength=graph_ids.numel())
+    m_c = torch.bincount(rep.batch[rep.edge_index[0]], minlength=graph_ids.numel())
+    ptr = torch.cat([n_c.new_zeros(1), torch.cumsum(n_c, 0)])
+    sub = Batch(x=rep.x, edge_index=rep.edge_index, y=batch.y[graph_ids.to(batch.y.device)], batch=rep.batch, ptr=ptr)
+    sub._num_graphs = graph_ids.numel()
+    zeros = torch.zeros(graph_ids.numel(), dtype=torch.long)
+    sub._slice_dict = {"x": ptr.cpu(), "edge_index": torch.cat([m_c.new_zeros(1), torch.cumsum(m_c, 0)]).cpu(),
+                       "y": torch.arange(graph_ids.numel() + 1)}
+    sub._inc_dict = {"x": zeros, "edge_index": ptr[:-1].cpu(), "y": zeros}
+    return sub
 
 
 def copy_flips(rep: Replicas, copy: Tensor, flips: Tensor) -> Tensor:

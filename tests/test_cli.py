@@ -8,7 +8,6 @@ import sys
 
 import pytest
 import torch
-
 from click.testing import CliRunner
 
 from cama.cli import cli

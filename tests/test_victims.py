@@ -63,7 +63,9 @@ def test_training_is_deterministic(synthetic):
 
 def test_sparse_operator_equals_edge_list_messages(mutag):
     """The CSR fast path (no edge weights) equals message passing on the edge list, for every
-    architecture, also with a repeated edge (repeated messages are summed in both)."""
+    architecture, also with a repeated edge (repeated messages are summed in both) — forward and
+    backward (gradients w.r.t. features and weights; the fast path's backward uses its own
+    transposed operator)."""
     from victims.models import GraphClassifier, VictimConfig
 
     batch = Batch.from_data_list(mutag[:20])
@@ -71,7 +73,11 @@ def test_sparse_operator_equals_edge_list_messages(mutag):
     for arch in ARCHITECTURES:
         torch.manual_seed(0)
         model = GraphClassifier(VictimConfig(arch, mutag.num_features, 2)).eval()
-        fast = model(batch.x, ei, batch.batch)
-        ones = torch.ones(ei.size(1), requires_grad=True)  # a weight with a gradient: edge-list path
-        slow = model(batch.x, ei, batch.batch, edge_weight=ones)
-        assert torch.allclose(fast, slow, atol=1e-5), arch
+        grads = []
+        for weight in (None, torch.ones(ei.size(1), requires_grad=True)):  # a weight with a gradient: edge list
+            x = batch.x.clone().requires_grad_(True)
+            out = model(x, ei, batch.batch, edge_weight=weight)
+            params = [p for p in model.parameters() if p.requires_grad]
+            grads.append((out, *torch.autograd.grad(out.pow(2).sum(), [x, *params])))
+        for fast, slow in zip(*grads):
+            assert torch.allclose(fast, slow, atol=1e-5), arch

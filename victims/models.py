@@ -11,11 +11,14 @@ GCN consumes it natively; the other convolutions receive it through PyG's explai
 Speed: the graph operator is built once per forward and shared by all layers. For GCN that is
 ``Â = D^{-1/2}(A+I)D^{-1/2}`` (``gcn_norm``, once instead of once per layer); GCN, GIN and
 GraphSAGE then aggregate with one sparse CSR product ``Â·H`` per layer (``torch.sparse.mm``),
-about 5× faster than gathering and scattering messages per edge. When ``edge_weight`` needs a
+about 5× faster than gathering and scattering messages per edge (GraphSAGE's mean folded into
+the weights ``1/deg``). Its backward multiplies by the CSR of the transpose, built once per
+forward (torch would re-sort it in every layer). When ``edge_weight`` needs a
 gradient (gradient attacks), or for GAT, messages go through the edge-list path instead.
 """
 from __future__ import annotations
 
+import functools
 import warnings
 from dataclasses import asdict, dataclass
 
@@ -28,6 +31,13 @@ from torch_geometric.utils.sparse import index2ptr
 
 warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
 warnings.filterwarnings("ignore", message="Sparse invariant checks are implicitly disabled")
+
+
+def _csr(rows: Tensor, cols: Tensor, values: Tensor, num_nodes: int) -> Tensor:
+    """The ``num_nodes × num_nodes`` CSR matrix with entries ``values`` at ``(rows, cols)``."""
+    order = torch.argsort(rows * num_nodes + cols)
+    return torch.sparse_csr_tensor(index2ptr(rows[order], num_nodes), cols[order], values[order],
+                                   (num_nodes, num_nodes))
 
 
 @dataclass(frozen=True)
@@ -44,14 +54,52 @@ class VictimConfig:
         return asdict(self)
 
 
+class _Aggregate(torch.autograd.Function):
+    """``Y = A_t · H`` for a CSR operator ``A_t`` (row = target node). The backward
+    ``∂L/∂H = A_tᵀ · ∂L/∂Y`` multiplies by the CSR of ``A_tᵀ`` that the operator builds once, on
+    first use (torch's own backward re-sorts ``A_tᵀ`` in every layer of every step)."""
+
+    @staticmethod
+    def forward(ctx, h: Tensor, adj_t: Tensor) -> Tensor:
+        ctx.adj_t = adj_t
+        return torch.sparse.mm(adj_t, h)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        return torch.sparse.mm(ctx.adj_t.cama_transpose(), grad), None
+
+
+class _OperatorAggregation:
+    """Mixin for PyG convolutions: when given the classifier's CSR operator, aggregate with
+    :class:`_Aggregate` — a weighted sum whose weights already hold GCN's normalisation or
+    GraphSAGE's ``1/deg`` mean; any other sparse input goes to PyG's own aggregation."""
+
+    def message_and_aggregate(self, adj_t, x):
+        if hasattr(adj_t, "cama_transpose"):
+            return _Aggregate.apply(x[0] if isinstance(x, tuple) else x, adj_t)
+        return super().message_and_aggregate(adj_t, x)
+
+
+class _GCNConv(_OperatorAggregation, GCNConv):
+    pass
+
+
+class _GINConv(_OperatorAggregation, GINConv):
+    pass
+
+
+class _SAGEConv(_OperatorAggregation, SAGEConv):
+    pass
+
+
 def _make_conv(arch: str, in_ch: int, out_ch: int, heads: int) -> nn.Module:
     if arch == "gcn":
-        return GCNConv(in_ch, out_ch, normalize=False)  # normalised once per forward (GraphClassifier.operator)
+        return _GCNConv(in_ch, out_ch, normalize=False)  # normalised once per forward (GraphClassifier.operator)
     if arch == "gin":
         mlp = nn.Sequential(nn.Linear(in_ch, out_ch), nn.BatchNorm1d(out_ch), nn.ReLU(), nn.Linear(out_ch, out_ch))
-        return GINConv(mlp, train_eps=True)
+        return _GINConv(mlp, train_eps=True)
     if arch == "graphsage":
-        return SAGEConv(in_ch, out_ch, aggr="mean")
+        return _SAGEConv(in_ch, out_ch, aggr="mean")
     if arch == "gat":
         return GATConv(in_ch, out_ch // heads, heads=heads)
     raise ValueError(arch)
@@ -78,12 +126,13 @@ class GraphClassifier(nn.Module):
     def transposed_csr(edge_index: Tensor, num_nodes: int, weight: Tensor | None = None) -> Tensor:
         """``adj_t`` as a CSR matrix: row = target node, column = source node, built with one
         argsort. Repeated edges stay separate entries and are summed by the product, exactly as
-        message passing sums repeated messages."""
+        message passing sums repeated messages. ``adj_t.cama_transpose()`` builds (once) the
+        CSR of its transpose, for the backward pass."""
         src, dst = edge_index
-        order = torch.argsort(dst * num_nodes + src)
-        crow = index2ptr(dst[order], num_nodes)
-        values = torch.ones(order.numel(), device=src.device) if weight is None else weight[order]
-        return torch.sparse_csr_tensor(crow, src[order], values, (num_nodes, num_nodes))
+        values = torch.ones(src.numel(), device=src.device) if weight is None else weight
+        adj_t = _csr(dst, src, values, num_nodes)
+        adj_t.cama_transpose = functools.cache(lambda: _csr(src, dst, values, num_nodes))
+        return adj_t
 
     def operator(self, edge_index: Tensor, num_nodes: int, edge_weight: Tensor | None = None
                  ) -> tuple[Tensor, Tensor | None]:
@@ -100,8 +149,11 @@ class GraphClassifier(nn.Module):
             if edge_weight.requires_grad:
                 return edge_index, edge_weight
             return self.transposed_csr(edge_index, num_nodes, edge_weight), None
-        if arch in ("gin", "graphsage") and edge_weight is None:
+        if arch == "gin" and edge_weight is None:
             return self.transposed_csr(edge_index, num_nodes), None
+        if arch == "graphsage" and edge_weight is None:  # mean aggregation: weight 1/in-degree
+            deg = torch.bincount(edge_index[1], minlength=num_nodes).clamp(min=1)
+            return self.transposed_csr(edge_index, num_nodes, 1.0 / deg[edge_index[1]].float()), None
         return edge_index, edge_weight
 
     def node_embeddings(self, x: Tensor, edge_index: Tensor, edge_weight: Tensor | None = None) -> list[Tensor]:
