@@ -1,20 +1,20 @@
-"""Whole-benchmark time of the leaderboard grid, from the records `cama bench` wrote.
+"""Whole-benchmark time of the leaderboard grid, from the records `cama bench` wrote and the
+training times its victims' checkpoints hold.
 
-    python benchmarks/grid_time.py [--runs results/runs/bench] [--measure-training] [--data-root DIR]
+    python benchmarks/grid_time.py [--runs results/runs/bench] [--cache-dir DIR] [--data-root DIR]
 
 A cell's cost is its attack + evaluation wall time: ``seconds_per_graph × n_attacked`` of its
 costliest budget record (every record of a cell carries the cell's one-off attack time; the
 other budgets' extra evaluation passes are not counted, a few ms). Costs are summed per dataset
 for the CAMA attacks, the cheap baselines (random, degree, gradargmax) and the optimisation
-baselines (PRBCD, GRBCD, genetic), and printed with their shares. ``--measure-training``
-retrains the seed-0 victim of every (dataset, architecture) of the grid in a temporary cache
-and counts three seeds' worth (training time does not depend much on the seed).
+baselines (PRBCD, GRBCD, genetic), and printed with their shares. Victims' training time is the
+``train_seconds`` that every checkpoint of the grid's victims records (victim cache of
+``--cache-dir``, default cama's cache); checkpoints written before it was recorded count as unknown.
+For the wall time of a whole run, time `cama bench` itself (its summary line splits off training).
 """
 from __future__ import annotations
 
 import argparse
-import tempfile
-import time
 
 import pandas as pd
 
@@ -32,7 +32,7 @@ def family(attack: str) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", default="results/runs/bench")
-    ap.add_argument("--measure-training", action="store_true")
+    ap.add_argument("--cache-dir", default=None, help="victim cache [cama's cache]")
     ap.add_argument("--data-root", default=None)
     args = ap.parse_args()
     df = pd.DataFrame(load_records(args.runs))
@@ -48,26 +48,24 @@ def main() -> None:
     allsec = sum(tot.get(f, 0.0) for f in ("CAMA", "cheap baselines", "optimisation baselines"))
     for f in ("CAMA", "cheap baselines", "optimisation baselines"):
         print(f"{f:24s} {tot.get(f, 0.0) / 60:7.1f} min  ({100 * tot.get(f, 0.0) / allsec:4.1f}%)")
-    if args.measure_training:
-        from cama.data import load_dataset
-        from victims.store import train_victim
+    from cama.data import load_dataset
+    from victims.store import load_victim, victim_path
 
-        total = 0.0
-        for name, part in cells.groupby("dataset"):
-            ds = load_dataset(name, root=args.data_root)
-            for arch in sorted(part.victim.unique()):
-                n_seeds = part[part.victim == arch].victim_seed.nunique()
-                with tempfile.TemporaryDirectory():
-                    t = time.perf_counter()
-                    train_victim(ds, arch, 0, device="cpu", progress=False)
-                    sec = time.perf_counter() - t
-                total += sec * n_seeds
-                print(f"training {name}/{arch}: {sec:.1f} s per victim × {n_seeds} seeds")
-        without = tot.get("CAMA", 0.0) + tot.get("cheap baselines", 0.0)
-        print(f"victims' training (estimated from seed 0): {total / 60:.1f} min")
-        print(f"grid without the optimisation baselines, training included: {(without + total) / 60:.1f} min; "
-              f"the optimisation baselines add {tot.get('optimisation baselines', 0.0) / 60:.1f} min")
-
+    total, unknown, per_dataset = 0.0, 0, {}
+    victims = cells[["dataset", "victim", "victim_seed"]].drop_duplicates()
+    for name, part in victims.groupby("dataset"):
+        ds = load_dataset(name, root=args.data_root)
+        for arch, seed in zip(part.victim, part.victim_seed):
+            path = victim_path(ds, arch, int(seed), cache_dir=args.cache_dir)
+            sec = load_victim(path, "cpu").train_seconds if path.is_file() else 0.0
+            unknown += sec == 0.0
+            per_dataset[name] = per_dataset.get(name, 0.0) + sec
+            total += sec
+    print("victims' training, seconds: " + ", ".join(f"{k} {v:.0f}" for k, v in per_dataset.items())
+          + (f" ({unknown} of {len(victims)} victims without a recorded training time)" if unknown else ""))
+    without = tot.get("CAMA", 0.0) + tot.get("cheap baselines", 0.0)
+    print(f"victims' training {total / 60:.1f} min; grid without the optimisation baselines, training included: "
+          f"{(without + total) / 60:.1f} min; the optimisation baselines add {tot.get('optimisation baselines', 0.0) / 60:.1f} min")
 
 if __name__ == "__main__":
     main()

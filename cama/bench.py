@@ -237,6 +237,8 @@ class BenchSummary:
     records_written: int
     seconds: float
     runs: Path
+    victims_trained: int = 0
+    train_seconds: float = 0.0  #: training wall time of the victims trained by this run (summed over tasks)
 
 
 def run_bench(cfg: BenchConfig, *, force: bool = False, executor: str = "local", ray_address: str | None = None,
@@ -262,25 +264,28 @@ def run_bench(cfg: BenchConfig, *, force: bool = False, executor: str = "local",
     log(f"{len(cells)} cells, {len(cells) - len(pending)} already done, {len(pending)} to run → {runs}/")
     t0 = time.perf_counter()
     written = 0
+    trained: list[float] = []  # training seconds of every victim trained on the way
     from .progress import progress_bar
 
     with progress_bar(len(pending), "bench", enabled=progress and bool(pending)) as advance:
         if executor == "local":
-            results = _run_local(pending, cfg, data_root, cache_dir, device)
+            results = _run_local(pending, cfg, data_root, cache_dir, device, trained)
         else:
             from .bench_ray import run_ray
 
-            results = run_ray(pending, cfg, ray_address, data_root, cache_dir, device)
+            results = run_ray(pending, cfg, ray_address, data_root, cache_dir, device, trained)
         for cell, records in results:
             for rec in records:
                 write_record(runs, rec)
                 written += 1
             advance(cell=cell.name)
-    return BenchSummary(len(cells), len(cells) - len(pending), len(pending), written, time.perf_counter() - t0, runs)
+    return BenchSummary(len(cells), len(cells) - len(pending), len(pending), written, time.perf_counter() - t0, runs,
+                        len(trained), sum(trained))
 
 
-def _run_local(pending: list[Cell], cfg: BenchConfig, data_root, cache_dir, device) -> Iterator[tuple[Cell, list[dict]]]:
-    from victims.store import get_victim
+def _run_local(pending: list[Cell], cfg: BenchConfig, data_root, cache_dir, device, trained: list[float]
+               ) -> Iterator[tuple[Cell, list[dict]]]:
+    from victims.store import get_victim, victim_path
 
     from .data import load_dataset
 
@@ -294,7 +299,10 @@ def _run_local(pending: list[Cell], cfg: BenchConfig, data_root, cache_dir, devi
         ds = datasets[cell.dataset]
         key = (cell.victim, cell.seed)
         if key not in victims:
+            fresh = not victim_path(ds, cell.victim, cell.seed, cache_dir=cache_dir).is_file()
             victims[key] = get_victim(ds, cell.victim, cell.seed, device=device, cache_dir=cache_dir, progress=False)
+            if fresh:
+                trained.append(victims[key].train_seconds)
         yield cell, run_cell(cell, cfg, ds, victims[key])
 
 

@@ -46,8 +46,9 @@ def _cell_task(cell, cfg, checkpoint: dict, data_root: str | None, device: str) 
 
 
 def run_ray(pending: list, cfg, address: str | None, data_root: str | None, cache_dir: str | None,
-            device: str) -> Iterator[tuple[object, list[dict]]]:
-    """Yield ``(cell, records)`` as Ray tasks finish (see module docstring)."""
+            device: str, trained: list[float]) -> Iterator[tuple[object, list[dict]]]:
+    """Yield ``(cell, records)`` as Ray tasks finish (see module docstring); the training seconds of
+    every victim trained here are appended to ``trained``."""
     ray = _import_ray()
     if not pending:
         return
@@ -84,7 +85,9 @@ def run_ray(pending: list, cfg, address: str | None, data_root: str | None, cach
             if training:  # keep the driver's victim cache complete, as soon as a victim is trained
                 ready, _ = ray.wait(list(training), num_returns=len(training), timeout=0 if refs else None)
                 for ref in ready:
-                    save_victim(victim_from_checkpoint(_get(ray, ref, "training a victim"), "cpu"), training.pop(ref))
+                    victim = victim_from_checkpoint(_get(ray, ref, "training a victim"), "cpu")
+                    save_victim(victim, training.pop(ref))
+                    trained.append(victim.train_seconds)
             if not refs:
                 continue
             done, _ = ray.wait(list(refs), num_returns=1)

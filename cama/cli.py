@@ -462,8 +462,10 @@ def bench(config_path, datasets_, victims_, seeds, attack_names, params, exclude
     except KeyboardInterrupt:
         click.echo(f"Interrupted. Finished cells are saved in {cfg.runs}/; rerun the same command to resume.", err=True)
         sys.exit(130)
+    trained = (f" ({summary.victims_trained} victims trained, {summary.train_seconds:.0f} s of training)"
+               if summary.victims_trained else "")
     click.echo(f"{summary.ran} cells run, {summary.skipped} skipped, {summary.records_written} records written to "
-               f"{summary.runs}/ in {summary.seconds:.0f} s", err=True)
+               f"{summary.runs}/ in {summary.seconds:.0f} s{trained}", err=True)
     if leaderboard_out:
         from .leaderboard import write_leaderboard
 
