@@ -46,10 +46,14 @@ def replicate(batch: Batch, graph_ids: Tensor) -> Replicas:
     node_src = _ranges(ptr[graph_ids], n_c)
     node_offset = torch.cumsum(n_c, 0) - n_c
     copy_of_node = torch.repeat_interleave(torch.arange(graph_ids.numel(), device=dev), n_c)
-    # edges grouped by graph (sorted by the graph of their source node)
+    # edges grouped by graph (sorted by the graph of their source node); collated and edited
+    # batches already are, so the sort is skipped for them
     eg = batch.batch[batch.edge_index[0]]
-    order = torch.argsort(eg, stable=True)
-    e_sorted = batch.edge_index[:, order]
+    if bool((eg[1:] >= eg[:-1]).all()):
+        e_sorted = batch.edge_index
+    else:
+        order = torch.argsort(eg, stable=True)
+        e_sorted, eg = batch.edge_index[:, order], eg[order]
     e_counts = torch.bincount(eg, minlength=batch.num_graphs)
     e_ptr = torch.cumsum(e_counts, 0) - e_counts
     m_c = e_counts[graph_ids]

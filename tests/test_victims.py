@@ -82,24 +82,3 @@ def test_sparse_operator_equals_edge_list_messages(mutag):
         for fast, slow in zip(*grads):
             assert torch.allclose(fast, slow, atol=1e-5), arch
 
-
-def test_epoch_batches_cut_the_shuffled_training_set(mutag):
-    """Training cuts mini-batches from the collated training set: every epoch visits each graph
-    once, in the seeded order ``randperm(n, generator)``, and each mini-batch equals collating its
-    graphs with PyG."""
-    from victims.train import epoch_batches
-
-    graphs = mutag[list(range(0, 188, 2))]
-    collated = Batch.from_data_list(graphs)
-    gen, ref_gen = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
-    orders = []
-    for _ in range(2):
-        order = torch.randperm(len(graphs), generator=ref_gen)
-        orders.append(order)
-        ours = list(epoch_batches(collated, 16, gen))
-        assert len(ours) == 6
-        for i, b in enumerate(ours):
-            ref = Batch.from_data_list([graphs[j] for j in order[16 * i:16 * (i + 1)].tolist()])
-            for key in ("x", "edge_index", "y", "batch", "ptr"):
-                assert torch.equal(b[key], ref[key]), key
-    assert not torch.equal(orders[0], orders[1])

@@ -8,18 +8,17 @@ on the same machine.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torch_geometric.data import Batch
+from torch_geometric.loader import DataLoader
 
 from cama.data import GraphDataset
 from cama.device import resolve_device
 from cama.progress import progress_bar
-from cama.replicate import select_graphs
 from cama.splits import stratified_split
 
 from .models import GraphClassifier, VictimConfig
@@ -60,10 +59,11 @@ def train_model(model: torch.nn.Module, dataset: GraphDataset, split: dict[str, 
     """Train ``model`` in place; returns ``{'val_acc', 'test_acc', 'epochs', 'seconds'}``."""
     set_seed(seed)
     model.to(device)
-    train = Batch.from_data_list(dataset[split["train"]]).to(device)
+    train = dataset[split["train"]]
     val = Batch.from_data_list(dataset[split["val"]]).to(device)
     test = Batch.from_data_list(dataset[split["test"]]).to(device)
-    shuffle = torch.Generator().manual_seed(seed)
+    loader = DataLoader(train, batch_size=cfg.batch_size, shuffle=True,
+                        generator=torch.Generator().manual_seed(seed))
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="max", factor=0.5, patience=15)
     best = (-1.0, float("inf"))
@@ -72,7 +72,8 @@ def train_model(model: torch.nn.Module, dataset: GraphDataset, split: dict[str, 
     with progress_bar(cfg.epochs, desc, enabled=progress) as advance:
         for epoch in range(1, cfg.epochs + 1):
             model.train()
-            for b in epoch_batches(train, cfg.batch_size, shuffle):
+            for b in loader:
+                b = b.to(device)
                 opt.zero_grad()
                 loss = F.cross_entropy(model(b.x, b.edge_index, b.batch), b.y)
                 loss.backward()
@@ -91,15 +92,6 @@ def train_model(model: torch.nn.Module, dataset: GraphDataset, split: dict[str, 
     model.load_state_dict(best_state)
     test_acc, _ = accuracy(model, test)
     return {"val_acc": best[0], "test_acc": test_acc, "epochs": epoch, "seconds": time.perf_counter() - start}
-
-
-def epoch_batches(train: Batch, batch_size: int, shuffle: torch.Generator) -> Iterator[Batch]:
-    """One epoch of shuffled mini-batches cut from the collated training set with tensor indexing
-    (:func:`~cama.replicate.select_graphs`) instead of re-collating ``Data`` objects (PyG's
-    ``DataLoader`` spends 10–20% of an epoch collating). Order: ``randperm(n, generator=shuffle)``."""
-    perm = torch.randperm(train.num_graphs, generator=shuffle).to(train.x.device)
-    for i in range(0, perm.numel(), batch_size):
-        yield select_graphs(train, perm[i:i + batch_size])
 
 
 def build_victim(arch: str, dataset: GraphDataset, cfg: TrainConfig) -> GraphClassifier:
