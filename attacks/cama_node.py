@@ -18,18 +18,10 @@ from __future__ import annotations
 
 import torch
 
-from cama.edits import EditList, unique_pairs
+from cama.edits import unique_pairs
 
-from .base import Attack, top_per_graph
-from .candidates import (
-    DEFAULT_RERANK,
-    DEFAULT_RERANK_NODES,
-    anchor_pairs,
-    existing_pairs,
-    is_edge,
-    rerank_by_queries,
-    top_nodes,
-)
+from .base import Attack
+from .candidates import anchor_pairs, existing_pairs, is_edge, ranked_flips, top_nodes
 
 
 def importance_flip_scores(ctx, batch, method: str, anchors: int, add_weight: float):
@@ -58,9 +50,4 @@ class CamaNode(Attack):
     def rank(self, ctx, batch, struct_limit, feat_limit):
         pairs, score = importance_flip_scores(ctx, batch, self.importance_method, int(self.params.get("anchors", 8)),
                                               float(self.params.get("add_weight", 1.0)))
-        pool = int(self.params.get("rerank", DEFAULT_RERANK))
-        if pool > 0:
-            nodes = int(self.params.get("rerank_nodes", DEFAULT_RERANK_NODES))
-            score = rerank_by_queries(ctx, batch, pairs, score, pool, nodes)
-        keep, rank = top_per_graph(batch.batch[pairs[:, 0]], score, struct_limit, batch.num_graphs)
-        return EditList.from_flips(batch, pairs[keep], rank)
+        return ranked_flips(ctx, batch, pairs, score, self.params, struct_limit)

@@ -11,19 +11,11 @@ from __future__ import annotations
 
 import torch
 
-from cama.edits import EditList, unique_pairs
+from cama.edits import unique_pairs
 from cama.subgraphs import ego_membership
 
-from .base import Attack, top_per_graph
-from .candidates import (
-    DEFAULT_RERANK,
-    DEFAULT_RERANK_NODES,
-    anchor_pairs,
-    existing_pairs,
-    is_edge,
-    rerank_by_queries,
-    top_nodes,
-)
+from .base import Attack
+from .candidates import anchor_pairs, existing_pairs, is_edge, ranked_flips, top_nodes
 
 
 class CamaSubgraph(Attack):
@@ -58,9 +50,4 @@ class CamaSubgraph(Attack):
         score = torch.where(present, cut_tier + s[u] + s[v], rewire_tier + rewire_score)
         if mode == "cut":
             score = torch.where(present, score, torch.full_like(score, -100.0))
-        pool = int(self.params.get("rerank", DEFAULT_RERANK))
-        if pool > 0:
-            nodes = int(self.params.get("rerank_nodes", DEFAULT_RERANK_NODES))
-            score = rerank_by_queries(ctx, batch, pairs, score, pool, nodes)
-        keep, rank = top_per_graph(batch.batch[u], score, struct_limit, batch.num_graphs)
-        return EditList.from_flips(batch, pairs[keep], rank)
+        return ranked_flips(ctx, batch, pairs, score, self.params, struct_limit)

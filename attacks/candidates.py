@@ -12,7 +12,7 @@ import torch
 from torch import Tensor
 from torch_geometric.data import Batch
 
-from cama.edits import pair_keys, undirected_edges
+from cama.edits import EditList, pair_keys, undirected_edges
 
 from .base import top_per_graph
 
@@ -126,3 +126,14 @@ def rerank_by_queries(ctx, batch: Batch, pairs: Tensor, score: Tensor, pool: int
     new = score.double()
     new[idx] = new.max() + 1 + (margins.max() - margins).double()
     return new
+
+
+def ranked_flips(ctx, batch: Batch, pairs: Tensor, score: Tensor, params: dict, struct_limit: Tensor) -> EditList:
+    """The best ``struct_limit[g]`` candidate pairs of every graph g as ranked flips, after
+    re-scoring by victim queries (:func:`rerank_by_queries`) when the attack's ``rerank`` pool
+    (default DEFAULT_RERANK; 0 = off) is positive."""
+    pool = int(params.get("rerank", DEFAULT_RERANK))
+    if pool > 0:
+        score = rerank_by_queries(ctx, batch, pairs, score, pool, int(params.get("rerank_nodes", DEFAULT_RERANK_NODES)))
+    keep, rank = top_per_graph(batch.batch[pairs[:, 0]], score, struct_limit, batch.num_graphs)
+    return EditList.from_flips(batch, pairs[keep], rank)

@@ -49,7 +49,8 @@ def main() -> None:
     for f in ("CAMA", "cheap baselines", "optimisation baselines"):
         print(f"{f:24s} {tot.get(f, 0.0) / 60:7.1f} min  ({100 * tot.get(f, 0.0) / allsec:4.1f}%)")
     from cama.data import load_dataset
-    from victims.store import load_victim, victim_path
+    from cama.records import load_torch_file
+    from victims.store import victim_path
 
     total, unknown, per_dataset = 0.0, 0, {}
     victims = cells[["dataset", "victim", "victim_seed"]].drop_duplicates()
@@ -57,7 +58,7 @@ def main() -> None:
         ds = load_dataset(name, root=args.data_root)
         for arch, seed in zip(part.victim, part.victim_seed):
             path = victim_path(ds, arch, int(seed), cache_dir=args.cache_dir)
-            sec = load_victim(path, "cpu").train_seconds if path.is_file() else 0.0
+            sec = float(load_torch_file(path, "retrain it").get("train_seconds", 0.0)) if path.is_file() else 0.0
             unknown += sec == 0.0
             per_dataset[name] = per_dataset.get(name, 0.0) + sec
             total += sec

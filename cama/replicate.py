@@ -24,6 +24,8 @@ class Replicas:
     node_offset: Tensor  # [C] new id of a copy's first node
     graph_ids: Tensor    # [C] source graph of each copy
     src_ptr: Tensor      # source batch ptr
+    node_counts: Tensor  # [C] nodes per copy
+    edge_counts: Tensor  # [C] directed edges per copy
 
     def map_nodes(self, copy: Tensor, nodes: Tensor) -> Tensor:
         """Global source node ids → ids inside the given copies."""
@@ -61,15 +63,14 @@ def replicate(batch: Batch, graph_ids: Tensor) -> Replicas:
     copy_of_edge = torch.repeat_interleave(torch.arange(graph_ids.numel(), device=dev), m_c)
     shift = (node_offset - ptr[graph_ids])[copy_of_edge]
     edge_index = e_sorted[:, e_src] + shift
-    return Replicas(batch.x[node_src], edge_index, copy_of_node, node_offset, graph_ids, ptr)
+    return Replicas(batch.x[node_src], edge_index, copy_of_node, node_offset, graph_ids, ptr, n_c, m_c)
 
 
 def select_graphs(batch: Batch, graph_ids: Tensor) -> Batch:
     """The sub-batch of graphs ``graph_ids`` (in that order) as a regular PyG ``Batch`` carrying
     ``x``, ``edge_index`` and ``y``, built without a Python loop over graphs."""
     rep = replicate(batch, graph_ids)
-    n_c = torch.bincount(rep.batch, minlength=graph_ids.numel())
-    m_c = torch.bincount(rep.batch[rep.edge_index[0]], minlength=graph_ids.numel())
+    n_c, m_c = rep.node_counts, rep.edge_counts
     ptr = torch.cat([n_c.new_zeros(1), torch.cumsum(n_c, 0)])
     sub = Batch(x=rep.x, edge_index=rep.edge_index, y=batch.y[graph_ids.to(batch.y.device)], batch=rep.batch, ptr=ptr)
     sub._num_graphs = graph_ids.numel()
