@@ -98,7 +98,7 @@ def rerank_by_queries(ctx, batch: Batch, pairs: Tensor, score: Tensor, pool: int
     copies, chunked to ``max_nodes`` nodes). Pooled pairs rank first (lowest margin first), the
     rest keep their order."""
     from cama.model_api import call_model
-    from cama.replicate import copy_flips, replicate
+    from cama.replicate import GraphSlicer, copy_flips
 
     from .base import true_class_margin
 
@@ -110,12 +110,12 @@ def rerank_by_queries(ctx, batch: Batch, pairs: Tensor, score: Tensor, pool: int
     idx, _ = top_per_graph(graph, score, limit, batch.num_graphs)
     margins = torch.empty(idx.numel(), device=pairs.device)
     cost = torch.cumsum(sizes[graph[idx]], 0)
-    start = 0
+    start, slicer = 0, GraphSlicer(batch)
     with torch.no_grad():
         while start < idx.numel():
             stop = max(start + 1, int(torch.searchsorted(cost, cost[start] - sizes[graph[idx[start]]] + max_nodes)))
             chunk = idx[start:stop]
-            rep = replicate(batch, graph[chunk])
+            rep = slicer.replicate(graph[chunk])
             ei = copy_flips(rep, torch.arange(chunk.numel(), device=pairs.device), pairs[chunk])
             x = ctx.featurizer(rep.x, ei, rep.x.size(0)) if ctx.featurizer.structural else rep.x
             logits = call_model(ctx.model, x, ei, rep.batch)

@@ -21,6 +21,7 @@ from attacks import make_attack
 from cama.budget import parse_budgets
 from cama.data import load_dataset
 from cama.evaluate import evaluate_attack, predict
+from cama.runtime import tune_allocator
 from victims.store import get_victim
 
 VARIANTS = [("cama-node one-pass", "cama-node", {"rounds": 0, "rerank": 0}),
@@ -42,6 +43,7 @@ def best_of(fn, repeats: int, sync) -> float:
 
 
 def main() -> None:
+    tune_allocator()  # as the cama command does
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dataset", default="PROTEINS")
     ap.add_argument("--arch", default="gcn")

@@ -20,6 +20,7 @@ from attacks import make_attack
 from cama.budget import parse_budgets
 from cama.data import load_dataset
 from cama.evaluate import evaluate_attack
+from cama.runtime import tune_allocator
 from victims.store import get_victim
 
 CAMA = [("cama-node one-pass", "cama-node", {"rounds": 0, "rerank": 0}),
@@ -39,6 +40,7 @@ def run(model, ds, test, label, attack, params, budgets, max_graphs, arch):
 
 
 def main() -> None:
+    tune_allocator()  # as the cama command does
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--datasets", default="PROTEINS,IMDB-BINARY")
     ap.add_argument("--arch", default="gcn")

@@ -15,10 +15,12 @@ from torch_geometric.data import Batch
 
 from cama.data import load_dataset
 from cama.importance import node_importance
+from cama.runtime import tune_allocator
 from victims.store import get_victim
 
 
 def main() -> None:
+    tune_allocator()  # as the cama command does
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dataset", default="PROTEINS")
     ap.add_argument("--arch", default="gcn")

@@ -26,6 +26,9 @@ def _import_ray():
 @lru_cache(maxsize=2)
 def _dataset(name: str, data_root: str | None):
     from .data import load_dataset
+    from .runtime import tune_allocator
+
+    tune_allocator()  # every task loads its dataset through here first
 
     return load_dataset(name, root=data_root)
 

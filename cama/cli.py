@@ -543,6 +543,9 @@ def explain(dataset, model, graph_idx, method, target, hops, seed, out, data_roo
 
 
 def main() -> None:
+    from .runtime import tune_allocator
+
+    tune_allocator()
     cli(prog_name="cama")
 
 

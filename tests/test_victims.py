@@ -61,6 +61,27 @@ def test_training_is_deterministic(synthetic):
         assert torch.equal(v, b.model.state_dict()[k]), k
 
 
+def test_training_batches_are_the_seeded_dataloaders_batches(mutag):
+    """Mini-batches cut out of the collated training set are exactly those (and in the order) of
+    PyG's seeded ``DataLoader(shuffle=True)``, epoch after epoch: the faster loop trains the same
+    victims."""
+    from torch_geometric.loader import DataLoader
+
+    from cama.replicate import GraphSlicer
+    from victims.train import default_split, shuffled_batches
+
+    train = mutag[default_split(mutag, 3)["train"]]
+    loader = DataLoader(train, batch_size=32, shuffle=True, generator=torch.Generator().manual_seed(3))
+    slicer, gen = GraphSlicer(Batch.from_data_list(train)), torch.Generator().manual_seed(3)
+    for _ in range(3):
+        ours = [slicer.select(ids) for ids in shuffled_batches(len(train), 32, gen, torch.device("cpu"))]
+        theirs = list(loader)
+        assert len(ours) == len(theirs) == 5  # 150 training graphs
+        for a, b in zip(ours, theirs):
+            for key in ("x", "edge_index", "y", "batch", "ptr"):
+                assert torch.equal(a[key], b[key]), key
+
+
 def test_sparse_operator_equals_edge_list_messages(mutag):
     """The CSR fast path (no edge weights) equals message passing on the edge list, for every
     architecture, also with a repeated edge (repeated messages are summed in both) — forward and
