@@ -203,6 +203,31 @@ def cell_done(cell: Cell, cfg: BenchConfig, runs: Path) -> bool:
     return all((runs / f"{rid}.json").is_file() for rid in expected_run_ids(cell, cfg))
 
 
+DONE, PENDING, NOT_APPLICABLE = "done", "pending", "n/a"
+
+
+def plan_cells(cells: list[Cell], cfg: BenchConfig, runs: Path, force: bool = False,
+               data_root: str | None = None) -> dict[Cell, str]:
+    """Each cell's status: ``done`` (all its records exist; never with ``force``), ``n/a`` (its
+    attack cannot apply to the dataset, e.g. a feature attack on degree features: it never
+    writes records, so it is not run again and again) or ``pending``. Applicability needs the
+    dataset's featurizer, so each dataset with a cell not done is loaded once."""
+    from functools import cache
+
+    from .data import load_dataset
+
+    featurizer = cache(lambda name: load_dataset(name, root=data_root).featurizer)
+    status = {}
+    for c in cells:
+        if not force and cell_done(c, cfg, runs):
+            status[c] = DONE
+        elif c.spec.build(cfg.importance).inapplicable(featurizer(c.dataset)):
+            status[c] = NOT_APPLICABLE
+        else:
+            status[c] = PENDING
+    return status
+
+
 def clean_partial_files(runs: Path) -> int:
     """Remove temporary files a killed writer left behind (records themselves are never partial)."""
     n = 0
@@ -214,7 +239,8 @@ def clean_partial_files(runs: Path) -> int:
 
 def run_cell(cell: Cell, cfg: BenchConfig, dataset, victim) -> list[dict]:
     """Attack one victim with one attack spec for all budgets → records (not yet written); no
-    records when the attack cannot apply to the dataset (``Attack.inapplicable``)."""
+    records when the attack cannot apply to the dataset (``Attack.inapplicable``; the planner
+    does not schedule such cells, :func:`plan_cells`)."""
     from .evaluate import evaluate_attack
 
     atk = cell.spec.build(cfg.importance)
@@ -237,6 +263,7 @@ class BenchSummary:
     records_written: int
     seconds: float
     runs: Path
+    inapplicable: int = 0  #: cells whose attack cannot apply to their dataset (no records, not run)
     victims_trained: int = 0
     train_seconds: float = 0.0  #: training wall time of the victims trained by this run (summed over tasks)
 
@@ -260,8 +287,10 @@ def run_bench(cfg: BenchConfig, *, force: bool = False, executor: str = "local",
     if stale:
         log(f"removed {stale} temporary file(s) left by an interrupted run")
     cells = make_cells(cfg)
-    pending = [c for c in cells if force or not cell_done(c, cfg, runs)]
-    log(f"{len(cells)} cells, {len(cells) - len(pending)} already done, {len(pending)} to run → {runs}/")
+    status = plan_cells(cells, cfg, runs, force, data_root)
+    pending = [c for c in cells if status[c] == PENDING]
+    n_done, n_na = sum(s == DONE for s in status.values()), sum(s == NOT_APPLICABLE for s in status.values())
+    log(f"{len(cells)} cells, {n_done} already done, {n_na} not applicable, {len(pending)} to run → {runs}/")
     t0 = time.perf_counter()
     written = 0
     trained: list[float] = []  # training seconds of every victim trained on the way
@@ -279,7 +308,7 @@ def run_bench(cfg: BenchConfig, *, force: bool = False, executor: str = "local",
                 write_record(runs, rec)
                 written += 1
             advance(cell=cell.name)
-    return BenchSummary(len(cells), len(cells) - len(pending), len(pending), written, time.perf_counter() - t0, runs,
+    return BenchSummary(len(cells), n_done, len(pending), written, time.perf_counter() - t0, runs, n_na,
                         len(trained), sum(trained))
 
 
@@ -313,4 +342,4 @@ def describe(cfg: BenchConfig) -> str:
             f"{', '.join(f'{b:g}' for b in cfg.budgets)} ({cfg.budget_kind})")
 
 
-__all__ = ["AttackSpec", "BenchConfig", "BenchSummary", "Cell", "make_cells", "run_bench"]
+__all__ = ["AttackSpec", "BenchConfig", "BenchSummary", "Cell", "make_cells", "plan_cells", "run_bench"]

@@ -371,7 +371,7 @@ def evaluate(model_spec, checkpoint, dataset, attack_names, budgets, budget_kind
 @click.option("--force", is_flag=True, help="Recompute cells whose records exist.")
 @click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True)
 @click.option("--ray-address", default=None, help="Ray cluster address (ray://head:10001 or auto); default: a local Ray instance.")
-@click.option("--dry-run", is_flag=True, help="Print the cells and which are done; run nothing.")
+@click.option("--dry-run", is_flag=True, help="Print every cell as done, pending or n/a (its attack cannot apply to the dataset); run nothing.")
 @click.option("--leaderboard", "leaderboard_out", default=None, type=click.Path(file_okay=False),
               help="Afterwards aggregate the records into this folder (as `cama leaderboard`).")
 @data_root_opt
@@ -409,9 +409,9 @@ def bench(config_path, datasets_, victims_, seeds, attack_names, params, exclude
     """
     from .bench import (
         BenchConfig,
-        cell_done,
         describe,
         make_cells,
+        plan_cells,
         run_bench,
         specs_from_names,
     )
@@ -450,11 +450,12 @@ def bench(config_path, datasets_, victims_, seeds, attack_names, params, exclude
     if dry_run:
         from pathlib import Path
 
-        cells = make_cells(cfg)
-        done = [cell_done(c, cfg, Path(cfg.runs)) for c in cells]
-        for c, d in zip(cells, done):
-            click.echo(f"{'done   ' if d and not force else 'pending'} {c.name}")
-        click.echo(f"{len(cells)} cells, {sum(done)} done, records in {cfg.runs}/", err=True)
+        status = plan_cells(make_cells(cfg), cfg, Path(cfg.runs), force, data_root)
+        for c, st in status.items():
+            click.echo(f"{st:7s} {c.name}")
+        counts = {st: sum(v == st for v in status.values()) for st in ("done", "n/a", "pending")}
+        click.echo(f"{len(status)} cells: {counts['done']} done, {counts['n/a']} not applicable (feature attacks on "
+                   f"structure-derived features), {counts['pending']} pending; records in {cfg.runs}/", err=True)
         return
     try:
         summary = run_bench(cfg, force=force, executor=executor, ray_address=ray_address, data_root=data_root,
@@ -464,7 +465,8 @@ def bench(config_path, datasets_, victims_, seeds, attack_names, params, exclude
         sys.exit(130)
     trained = (f" ({summary.victims_trained} victims trained, {summary.train_seconds:.0f} s of training)"
                if summary.victims_trained else "")
-    click.echo(f"{summary.ran} cells run, {summary.skipped} skipped, {summary.records_written} records written to "
+    na = f", {summary.inapplicable} not applicable" if summary.inapplicable else ""
+    click.echo(f"{summary.ran} cells run, {summary.skipped} skipped{na}, {summary.records_written} records written to "
                f"{summary.runs}/ in {summary.seconds:.0f} s{trained}", err=True)
     if leaderboard_out:
         from .leaderboard import write_leaderboard

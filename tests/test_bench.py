@@ -103,10 +103,18 @@ def test_force_and_skip(mutag, tu_root, session_cache, tmp_path):
 
 
 def test_inapplicable_attack_cells_are_skipped(imdb, tu_root, session_cache, tmp_path):
+    """A feature attack on degree features is planned as n/a: never run, never pending."""
+    from cama.bench import plan_cells
+
     cfg = BenchConfig(datasets=["IMDB-BINARY"], victims=["gcn"], seeds=[0], budgets=[0.1],
                       attacks=specs_from_names(["cama-feature", "degree"], {}), runs=str(tmp_path), max_graphs=5)
     summary = run_bench(cfg, data_root=str(tu_root), progress=False)
     assert summary.records_written == 1 and load_records(tmp_path)[0]["attack"] == "degree"
+    assert (summary.ran, summary.inapplicable) == (1, 1)
+    status = plan_cells(make_cells(cfg), cfg, tmp_path, data_root=str(tu_root))
+    assert sorted(status.values()) == ["done", "n/a"]
+    again = run_bench(cfg, data_root=str(tu_root), progress=False)
+    assert (again.ran, again.skipped, again.inapplicable) == (0, 1, 1)
 
 
 def test_ray_missing_is_one_clear_error(monkeypatch, tmp_path, mutag, tu_root):
@@ -147,13 +155,18 @@ def test_bench_cli_bad_input(tmp_path, args, message):
     assert "Traceback" not in res.output
 
 
-def test_bench_cli_dry_run_lists_cells(tmp_path):
+def test_bench_cli_dry_run_lists_cells(tmp_path, tu_root):
     from click.testing import CliRunner
 
     from cama.cli import cli
 
     cfg = tmp_path / "b.toml"
-    cfg.write_text('datasets = ["MUTAG"]\nvictims = ["gcn", "gin"]\n[attacks.random]\n[attacks.degree]\n')
-    res = CliRunner().invoke(cli, ["bench", "--config", str(cfg), "--runs", str(tmp_path / "r"), "--dry-run"])
+    cfg.write_text('datasets = ["MUTAG", "IMDB-BINARY"]\nvictims = ["gcn", "gin"]\n[attacks.random-feature]\n'
+                   '[attacks.degree]\n')
+    res = CliRunner().invoke(cli, ["bench", "--config", str(cfg), "--runs", str(tmp_path / "r"), "--dry-run",
+                                   "--data-root", str(tu_root)])
     assert res.exit_code == 0, res.output
     assert res.output.count("pending MUTAG/") == 4 and "pending MUTAG/gin/s0/degree" in res.output
+    # a feature attack on IMDB-BINARY's degree features is not applicable, not pending
+    assert "n/a     IMDB-BINARY/gcn/s0/random-feature" in res.output and "pending IMDB-BINARY/gcn/s0/degree" in res.output
+    assert "8 cells: 0 done, 2 not applicable" in res.output
