@@ -10,7 +10,8 @@ for the CAMA attacks, the cheap baselines (random, degree, gradargmax) and the o
 baselines (PRBCD, GRBCD, genetic), and printed with their shares. Victims' training time is the
 ``train_seconds`` that every checkpoint of the grid's victims records (victim cache of
 ``--cache-dir``, default cama's cache); checkpoints written before it was recorded count as unknown.
-For the wall time of a whole run, time `cama bench` itself (its summary line splits off training).
+Both are sums of task seconds: when the grid ran in parallel (``--executor ray``), its wall
+time is less, so time `cama bench` itself for that (its summary line splits off training).
 """
 from __future__ import annotations
 
@@ -65,8 +66,10 @@ def main() -> None:
     print("victims' training, seconds: " + ", ".join(f"{k} {v:.0f}" for k, v in per_dataset.items())
           + (f" ({unknown} of {len(victims)} victims without a recorded training time)" if unknown else ""))
     without = tot.get("CAMA", 0.0) + tot.get("cheap baselines", 0.0)
+    extra = tot.get("optimisation baselines", 0.0)
     print(f"victims' training {total / 60:.1f} min; grid without the optimisation baselines, training included: "
-          f"{(without + total) / 60:.1f} min; the optimisation baselines add {tot.get('optimisation baselines', 0.0) / 60:.1f} min")
+          f"{(without + total) / 60:.1f} min of task time (summed: a parallel run's wall time is less)"
+          + (f"; the optimisation baselines add {extra / 60:.1f} min" if extra else ""))
 
 if __name__ == "__main__":
     main()

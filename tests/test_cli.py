@@ -147,3 +147,15 @@ def test_explain_draws_figure_and_prints_top_nodes(tu_root, mutag_gcn, tmp_path)
     assert " C " in proc.stdout  # atom names, not indices
     bad = run(["explain", "-d", "MUTAG", "-m", "gcn", "--graph", "999", "--data-root", str(tu_root)])
     assert_clean_error(bad, "out of range")
+
+
+def test_allocator_tuning_is_accepted_on_glibc():
+    """glibc takes both thresholds (it refuses an mmap threshold over 32 MiB, and the ``cama``
+    command would then run with the page-faulting defaults)."""
+    import platform
+
+    from cama.runtime import tune_allocator
+
+    if platform.libc_ver()[0] != "glibc":
+        pytest.skip("the allocator tuning is for glibc")
+    assert tune_allocator() is True
