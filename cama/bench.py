@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -289,7 +290,8 @@ def run_bench(cfg: BenchConfig, *, force: bool = False, executor: str = "local",
     cells = make_cells(cfg)
     status = plan_cells(cells, cfg, runs, force, data_root)
     pending = [c for c in cells if status[c] == PENDING]
-    n_done, n_na = sum(s == DONE for s in status.values()), sum(s == NOT_APPLICABLE for s in status.values())
+    counts = Counter(status.values())
+    n_done, n_na = counts[DONE], counts[NOT_APPLICABLE]
     log(f"{len(cells)} cells, {n_done} already done, {n_na} not applicable, {len(pending)} to run → {runs}/")
     t0 = time.perf_counter()
     written = 0

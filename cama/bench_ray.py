@@ -26,15 +26,16 @@ def _import_ray():
 @lru_cache(maxsize=2)
 def _dataset(name: str, data_root: str | None):
     from .data import load_dataset
-    from .runtime import tune_allocator
-
-    tune_allocator()  # every task loads its dataset through here first
 
     return load_dataset(name, root=data_root)
 
 
 def _train_task(dataset: str, arch: str, seed: int, data_root: str | None) -> dict:
     from victims.store import train_victim
+
+    from .runtime import tune_allocator
+
+    tune_allocator()  # once per worker process, as the cama command does
 
     return train_victim(_dataset(dataset, data_root), arch, seed, device="cpu", progress=False).to_checkpoint()
 
@@ -43,6 +44,9 @@ def _cell_task(cell, cfg, checkpoint: dict, data_root: str | None, device: str) 
     from victims.store import victim_from_checkpoint
 
     from .bench import run_cell
+    from .runtime import tune_allocator
+
+    tune_allocator()  # once per worker process, as the cama command does
 
     victim = victim_from_checkpoint(checkpoint, device)
     return run_cell(cell, cfg, _dataset(cell.dataset, data_root), victim)

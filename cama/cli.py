@@ -408,6 +408,9 @@ def bench(config_path, datasets_, victims_, seeds, attack_names, params, exclude
       rounds = 0                       # other keys: attack parameters
     """
     from .bench import (
+        DONE,
+        NOT_APPLICABLE,
+        PENDING,
         BenchConfig,
         describe,
         make_cells,
@@ -448,14 +451,15 @@ def bench(config_path, datasets_, victims_, seeds, attack_names, params, exclude
         cfg.max_graphs = None
     click.echo(f"grid: {describe(cfg)}", err=True)
     if dry_run:
+        from collections import Counter
         from pathlib import Path
 
         status = plan_cells(make_cells(cfg), cfg, Path(cfg.runs), force, data_root)
         for c, st in status.items():
             click.echo(f"{st:7s} {c.name}")
-        counts = {st: sum(v == st for v in status.values()) for st in ("done", "n/a", "pending")}
-        click.echo(f"{len(status)} cells: {counts['done']} done, {counts['n/a']} not applicable (feature attacks on "
-                   f"structure-derived features), {counts['pending']} pending; records in {cfg.runs}/", err=True)
+        counts = Counter(status.values())
+        click.echo(f"{len(status)} cells: {counts[DONE]} done, {counts[NOT_APPLICABLE]} not applicable (feature attacks "
+                   f"on structure-derived features), {counts[PENDING]} pending; records in {cfg.runs}/", err=True)
         return
     try:
         summary = run_bench(cfg, force=force, executor=executor, ray_address=ray_address, data_root=data_root,
