@@ -17,10 +17,12 @@ from .gradargmax import GradArgMax
 from .random_feature import RandomFeature
 from .random_flips import RandomFlips
 from .rbcd import GRBCD, PRBCD
+from .rbcd_pyg import GRBCDPyG, PRBCDPyG
+from .search_free import SearchDegree, SearchRandom
 
 ATTACKS: dict[str, type[Attack]] = {cls.name: cls for cls in (
     CamaNode, CamaFeature, CamaSubgraph, Cama,
-    RandomFlips, RandomFeature, DegreeFlips, GradArgMax, PRBCD, GRBCD, Genetic,
+    SearchRandom, SearchDegree, RandomFlips, RandomFeature, DegreeFlips, GradArgMax, PRBCD, GRBCD, PRBCDPyG, GRBCDPyG, Genetic,
 )}
 
 
@@ -32,23 +34,29 @@ def make_attack(name: str, **params) -> Attack:
 
 
 def params_for(name: str, params: dict) -> dict:
-    """The subset of ``params`` that attack ``name`` takes (its own, plus ``rounds`` for CAMA attacks)."""
+    """The subset of ``params`` that attack ``name`` takes (its own, plus ``rounds`` for attacks
+    with a re-scoring schedule)."""
     cls = ATTACKS[name]
-    return {k: v for k, v in params.items() if k in cls.param_names() or (k == "rounds" and cls.uses_importance)}
+    return {k: v for k, v in params.items() if k in cls.defaults or (k == "rounds" and cls.has_rounds())}
 
 
 def make_attacks(names: list[str], params: dict, **common) -> list[Attack]:
-    """Instantiate several attacks; each gets the ``params`` it knows (``rounds``: CAMA attacks).
+    """Instantiate several attacks; each gets the ``params`` it knows (``rounds``: attacks with a schedule).
     A parameter that no selected attack knows is an error, never silently dropped."""
     unknown = [n for n in names if n not in ATTACKS]
     if unknown:
         raise CamaError(f"Unknown attack '{unknown[0]}'; choose one of: {', '.join(ATTACKS)}.")
     used = set()
     out = []
+    adaptive = common.pop("adaptive_every", 0)
+    if adaptive and not any(ATTACKS[n].has_rounds() for n in names):
+        raise CamaError(f"--adaptive-every applies to attacks that re-score between flips (the CAMA structure "
+                        f"attacks, the importance-free search); none of {', '.join(names)} does.")
     for n in names:
         mine = params_for(n, params)
         used |= set(mine)
-        out.append(ATTACKS[n](**common, **mine))
+        extra = {"adaptive_every": adaptive} if adaptive and ATTACKS[n].has_rounds() else {}
+        out.append(ATTACKS[n](**common, **extra, **mine))
     stray = set(params) - used
     if stray:
         raise CamaError(f"Parameter(s) {sorted(stray)} apply to none of the attacks {', '.join(names)}.")

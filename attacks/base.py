@@ -110,42 +110,111 @@ class AttackResult:
     per_budget: dict[Budget, EditList] = field(default_factory=dict)
 
 
+KNOWLEDGE = ("gradients", "queries", "none")
+
+
+@dataclass(frozen=True)
+class ThreatModel:
+    """What an attack uses and what it changes. ``knowledge``: ``gradients`` (white box: the
+    model's gradients or weights, e.g. Graph-CAM, PRBCD), ``queries`` (only the victim's output
+    scores, e.g. the genetic attack), ``none`` (neither: random, degree). ``targets``:
+    ``structure`` and/or ``features``. Records carry both."""
+
+    knowledge: str
+    targets: frozenset[str]
+
+    @property
+    def target_group(self) -> str:
+        """``structure``, ``features`` or ``both`` (the leaderboard's column groups)."""
+        return "both" if len(self.targets) == 2 else next(iter(self.targets))
+
+
+def _coerce(attack: str, key: str, value, default, choices: tuple | None):
+    """``value`` (from a CLI string, TOML or Python) as the type of ``default``, or one clear error."""
+    kind = type(default)
+    try:
+        if kind is bool and isinstance(value, str):
+            if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError(value)
+            out = value.lower() in ("true", "1", "yes")
+        elif kind is int and isinstance(value, float) and not value.is_integer():
+            raise ValueError(value)
+        else:
+            out = kind(value)
+    except (TypeError, ValueError):
+        raise CamaError(f"Attack '{attack}': parameter {key} must be {kind.__name__} (default {default!r}), "
+                        f"got {value!r}.") from None
+    if choices is not None and out not in choices:
+        raise CamaError(f"Attack '{attack}': parameter {key} must be one of {', '.join(map(str, choices))}, "
+                        f"got {value!r}.")
+    if kind in (int, float) and out < 0:
+        raise CamaError(f"Attack '{attack}': parameter {key} must be ≥ 0, got {value!r}.")
+    return out
+
+
 class Attack:
-    """Base class. Subclasses set ``name``, ``targets`` and implement :meth:`rank` (ranked)
-    or :meth:`attack_budget` (``ranked = False``)."""
+    """Base class. Subclasses set ``name``, ``targets``, ``knowledge``, their parameters'
+    ``defaults`` and implement :meth:`rank` (ranked) or :meth:`attack_budget` (``ranked = False``)."""
 
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
     targets: ClassVar[frozenset[str]] = frozenset({"structure"})  # "structure" and/or "features"
+    knowledge: ClassVar[str] = "none"  # see ThreatModel
     ranked: ClassVar[bool] = True
     needs_edge_weight: ClassVar[bool] = False
-    black_box: ClassVar[bool] = False
+    #: every parameter the attack takes → its default (the default's type is the parameter's type)
+    defaults: ClassVar[dict[str, object]] = {}
+    #: allowed values of string parameters
+    choices: ClassVar[dict[str, tuple]] = {}
 
-    #: default number of re-scoring rounds (0 = one pass); CAMA structure attacks use 8
+    #: default number of re-scoring rounds (0 = one pass); CAMA structure attacks use 8. An attack
+    #: with ``default_rounds > 0`` takes the ``rounds`` / ``adaptive_every`` schedule.
     default_rounds: ClassVar[int] = 0
 
     def __init__(self, adaptive_every: int = 0, importance: str = "gradcam", rounds: int | None = None, **params):
-        self.adaptive_every = int(adaptive_every)
-        self.rounds = int(self.default_rounds if rounds is None else rounds)
-        self.importance_method = importance
-        unknown = set(params) - set(self.param_names())
+        unknown = set(params) - set(self.defaults)
         if unknown:
             raise CamaError(f"Attack '{self.name}' has no parameter(s) {sorted(unknown)}; "
-                            f"known: {sorted(self.param_names()) or 'none'}.")
-        self.params = params
+                            f"known: {', '.join(sorted(self.defaults)) or 'none'}.")
+        self.params = {k: _coerce(self.name, k, v, self.defaults[k], self.choices.get(k)) for k, v in params.items()}
+        self.adaptive_every = _coerce(self.name, "adaptive_every", adaptive_every, 0, None)
+        rounds = None if rounds is None else _coerce(self.name, "rounds", rounds, 0, None)
+        if self.adaptive_every and rounds is not None and rounds > 1:
+            raise CamaError(f"Attack '{self.name}': pass either rounds={rounds} (budget in equal chunks) or "
+                            f"adaptive_every={self.adaptive_every} (re-score every k flips), not both.")
+        if self.adaptive_every and not self.has_rounds():
+            raise CamaError(f"Attack '{self.name}' does not re-score between flips; --adaptive-every applies to "
+                            "the CAMA attacks and the importance-free search.")
+        self.rounds = 0 if self.adaptive_every else (self.default_rounds if rounds is None else rounds)
+        self.importance_method = importance
+        #: counters an attack reports in its records (``attack_stats``), e.g. PyG sampling failures
+        self.stats: dict[str, int] = {}
+
+    @classmethod
+    def has_rounds(cls) -> bool:
+        return cls.default_rounds > 0
 
     @classmethod
     def param_names(cls) -> tuple[str, ...]:
-        return ()
+        return tuple(cls.defaults)
+
+    @classmethod
+    def threat_model(cls) -> ThreatModel:
+        return ThreatModel(cls.knowledge, cls.targets)
+
+    def param(self, key: str):
+        """The effective value of parameter ``key`` (given or default)."""
+        return self.params.get(key, self.defaults[key])
 
     def describe_params(self) -> dict:
-        out = dict(self.params)
+        """Every effective parameter, defaults included (records and run ids hold them all, so a
+        changed default re-runs a cell instead of reusing an old record)."""
+        out = dict(self.defaults) | self.params
         if self.uses_importance:
             out["importance"] = self.importance_method
-        if self.adaptive_every:
-            out["adaptive_every"] = self.adaptive_every
-        if self.rounds:
+        if self.has_rounds():
             out["rounds"] = self.rounds
+            out["adaptive_every"] = self.adaptive_every
         return out
 
     uses_importance: ClassVar[bool] = False

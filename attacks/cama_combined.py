@@ -9,6 +9,7 @@ from __future__ import annotations
 from cama.edits import EditList, apply_edits
 
 from .base import Attack
+from .candidates import DEFAULT_RERANK, DEFAULT_RERANK_NODES
 from .cama_feature import CamaFeature
 from .cama_node import CamaNode
 from .cama_subgraph import CamaSubgraph
@@ -21,9 +22,10 @@ class Cama(Attack):
     uses_importance = True
     default_rounds = 8
 
-    @classmethod
-    def param_names(cls):
-        return ("structure", "epsilon", "rank_by", "anchors", "add_weight", "rerank", "rerank_nodes")
+    knowledge = "gradients"
+    defaults = {"structure": "node", "epsilon": 1.0, "rank_by": "product", "anchors": 8, "add_weight": 1.0,
+                "rerank": DEFAULT_RERANK, "rerank_nodes": DEFAULT_RERANK_NODES}
+    choices = {"structure": ("node", "subgraph"), "rank_by": ("importance", "gain", "product")}
 
     def _parts(self):
         p = self.params

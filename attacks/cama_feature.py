@@ -12,7 +12,6 @@ from __future__ import annotations
 import torch
 
 from cama.edits import EditList
-from cama.errors import CamaError
 from cama.model_api import call_model
 
 from .base import Attack, require_editable_features, top_per_graph, true_class_margin
@@ -53,16 +52,14 @@ class CamaFeature(Attack):
     targets = frozenset({"features"})
     uses_importance = True
 
-    @classmethod
-    def param_names(cls):
-        return ("epsilon", "rank_by")
+    knowledge = "gradients"
+    defaults = {"epsilon": 1.0, "rank_by": "product"}
+    choices = {"rank_by": ("importance", "gain", "product")}
 
     def rank(self, ctx, batch, struct_limit, feat_limit):
-        new, gain = feature_edits(ctx, batch, float(self.params.get("epsilon", 1.0)))
+        new, gain = feature_edits(ctx, batch, self.param("epsilon"))
         s = ctx.importance(self.importance_method).scores
-        how = self.params.get("rank_by", "product")
-        score = {"importance": s + 1e-3 * gain, "gain": gain, "product": s * gain.clamp(min=0) + 1e-6 * s}.get(how)
-        if score is None:
-            raise CamaError(f"rank_by must be importance, gain or product, not {how!r}.")
+        score = {"importance": s + 1e-3 * gain, "gain": gain,
+                 "product": s * gain.clamp(min=0) + 1e-6 * s}[self.param("rank_by")]
         keep, rank = top_per_graph(batch.batch, score, feat_limit, batch.num_graphs)
         return EditList.empty(batch).with_features(keep, new[keep], rank)

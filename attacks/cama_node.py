@@ -21,13 +21,19 @@ import torch
 from cama.edits import unique_pairs
 
 from .base import Attack
-from .candidates import anchor_pairs, existing_pairs, is_edge, ranked_flips, top_nodes
+from .candidates import (DEFAULT_RERANK, DEFAULT_RERANK_NODES, anchor_pairs, existing_pairs, is_edge, ranked_flips,
+                         top_nodes)
 
 
 def importance_flip_scores(ctx, batch, method: str, anchors: int, add_weight: float):
     """Candidate pairs and their importance scores (see module docstring)."""
     imp = ctx.importance(method, batch if batch is not ctx.batch else None)
-    s, o = imp.scores, imp.other
+    return flip_scores(batch, imp.scores, imp.other, anchors, add_weight)
+
+
+def flip_scores(batch, s, o, anchors: int, add_weight: float):
+    """Candidates (existing edges + every pair at the ``anchors`` best nodes by ``s``) and their
+    scores from node scores ``s`` (true class) and ``o`` (runner-up): see the module docstring."""
     top = top_nodes(batch, s, anchors)
     pairs = unique_pairs(torch.cat([existing_pairs(batch), anchor_pairs(batch, top)]), batch.num_nodes)
     present = is_edge(pairs, batch.edge_index, batch.num_nodes)
@@ -43,11 +49,10 @@ class CamaNode(Attack):
     uses_importance = True
     default_rounds = 8
 
-    @classmethod
-    def param_names(cls):
-        return ("anchors", "add_weight", "rerank", "rerank_nodes")
+    knowledge = "gradients"
+    defaults = {"anchors": 8, "add_weight": 1.0, "rerank": DEFAULT_RERANK, "rerank_nodes": DEFAULT_RERANK_NODES}
 
     def rank(self, ctx, batch, struct_limit, feat_limit):
-        pairs, score = importance_flip_scores(ctx, batch, self.importance_method, int(self.params.get("anchors", 8)),
-                                              float(self.params.get("add_weight", 1.0)))
-        return ranked_flips(ctx, batch, pairs, score, self.params, struct_limit)
+        pairs, score = importance_flip_scores(ctx, batch, self.importance_method, self.param("anchors"),
+                                              self.param("add_weight"))
+        return ranked_flips(ctx, batch, pairs, score, self.describe_params(), struct_limit)

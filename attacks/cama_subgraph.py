@@ -15,7 +15,8 @@ from cama.edits import unique_pairs
 from cama.subgraphs import ego_membership
 
 from .base import Attack
-from .candidates import anchor_pairs, existing_pairs, is_edge, ranked_flips, top_nodes
+from .candidates import (DEFAULT_RERANK, DEFAULT_RERANK_NODES, anchor_pairs, existing_pairs, is_edge, ranked_flips,
+                         top_nodes)
 
 
 class CamaSubgraph(Attack):
@@ -24,23 +25,24 @@ class CamaSubgraph(Attack):
     uses_importance = True
     default_rounds = 8
 
-    @classmethod
-    def param_names(cls):
-        return ("hops", "subgraphs", "anchors", "mode", "rerank", "rerank_nodes")
+    knowledge = "gradients"
+    defaults = {"hops": 1, "subgraphs": 1, "anchors": 4, "mode": "both", "rerank": DEFAULT_RERANK,
+                "rerank_nodes": DEFAULT_RERANK_NODES}
+    choices = {"mode": ("both", "cut", "rewire")}
 
     def rank(self, ctx, batch, struct_limit, feat_limit):
         imp = ctx.importance(self.importance_method, batch if batch is not ctx.batch else None)
         s, o = imp.scores, imp.other
         inside = ego_membership(s, batch.edge_index, batch.batch, batch.num_graphs,
-                                k=int(self.params.get("hops", 1)), top=int(self.params.get("subgraphs", 1)))
-        anchors = top_nodes(batch, torch.where(inside, s, s - 2.0), int(self.params.get("anchors", 4)))
+                                k=self.param("hops"), top=self.param("subgraphs"))
+        anchors = top_nodes(batch, torch.where(inside, s, s - 2.0), self.param("anchors"))
         rewire = anchor_pairs(batch, anchors[inside[anchors]])
         rewire = rewire[inside[rewire[:, 0]] ^ inside[rewire[:, 1]]]
         pairs = unique_pairs(torch.cat([existing_pairs(batch), rewire]), batch.num_nodes)
         u, v = pairs[:, 0], pairs[:, 1]
         present = is_edge(pairs, batch.edge_index, batch.num_nodes)
         n_in = inside[u].long() + inside[v].long()
-        mode = self.params.get("mode", "both")
+        mode = self.param("mode")
         cut_tier = torch.where(n_in == 2, 4.0, torch.where(n_in == 1, 2.0, -10.0))
         # u inside or v inside: orient the rewiring score from the inside node
         su, sv = torch.where(inside[u], s[u], s[v]), torch.where(inside[u], s[v], s[u])
@@ -50,4 +52,4 @@ class CamaSubgraph(Attack):
         score = torch.where(present, cut_tier + s[u] + s[v], rewire_tier + rewire_score)
         if mode == "cut":
             score = torch.where(present, score, torch.full_like(score, -100.0))
-        return ranked_flips(ctx, batch, pairs, score, self.params, struct_limit)
+        return ranked_flips(ctx, batch, pairs, score, self.describe_params(), struct_limit)

@@ -18,16 +18,14 @@ class DegreeFlips(Attack):
     name = "degree"
     description = "delete/add edges between the highest-degree nodes"
 
-    @classmethod
-    def param_names(cls):
-        return ("anchors",)
+    defaults = {"anchors": 8}
 
     def rank(self, ctx, batch, struct_limit, feat_limit):
         n = batch.num_nodes
         deg = degree(batch.edge_index[0], n)
         gen = ctx.generator(2)
         top = top_nodes(batch, deg + 0.01 * torch.rand(n, generator=gen, device=deg.device),
-                        int(self.params.get("anchors", 8)))
+                        self.param("anchors"))
         is_top = torch.zeros(n, dtype=torch.bool, device=deg.device)
         is_top[top] = True
         adds = anchor_pairs(batch, top)

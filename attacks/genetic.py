@@ -25,18 +25,13 @@ class Genetic(Attack):
     name = "genetic"
     description = "black-box genetic algorithm over edge-flip sets, fitness = victim margin"
     ranked = False
-    black_box = True
-
-    @classmethod
-    def param_names(cls):
-        return ("population", "generations", "mutation")
+    knowledge = "queries"
+    defaults = {"population": 16, "generations": 12, "mutation": 0.2}
 
     def attack_budget(self, ctx, struct_limit, feat_limit):
         b = ctx.batch
         dev = b.x.device
-        pop = int(self.params.get("population", 16))
-        gens = int(self.params.get("generations", 12))
-        p_mut = float(self.params.get("mutation", 0.2))
+        pop, gens, p_mut = self.param("population"), self.param("generations"), self.param("mutation")
         gen = ctx.generator(7)
         existing = b.edge_index[:, b.edge_index[0] < b.edge_index[1]].t()
         randoms = random_pairs(b, torch.clamp(2 * ctx.edges, min=8), gen)

@@ -48,13 +48,11 @@ class GradArgMax(Attack):
     description = "one edge-weight gradient over existing and candidate edges, flip the top b (Dai et al. 2018)"
     needs_edge_weight = True
 
-    @classmethod
-    def param_names(cls):
-        return ("full_pairs", "anchors")
+    knowledge = "gradients"
+    defaults = {"full_pairs": 64, "anchors": 32}
 
     def rank(self, ctx, batch, struct_limit, feat_limit):
-        full = int(self.params.get("full_pairs", 64))
-        n_anchor = int(self.params.get("anchors", 32))
+        full, n_anchor = self.param("full_pairs"), self.param("anchors")
         sizes = (batch.ptr[1:] - batch.ptr[:-1]).to(batch.x.device)
         rnd = torch.rand(batch.num_nodes, generator=ctx.generator(3), device=batch.x.device)
         per_graph = torch.where(sizes <= full, sizes, torch.full_like(sizes, n_anchor))

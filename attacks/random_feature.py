@@ -14,9 +14,7 @@ class RandomFeature(Attack):
     description = "random nodes get a random other label / random ±ε attribute shift"
     targets = frozenset({"features"})
 
-    @classmethod
-    def param_names(cls):
-        return ("epsilon",)
+    defaults = {"epsilon": 1.0}
 
     def rank(self, ctx, batch, struct_limit, feat_limit):
         feat = ctx.featurizer
@@ -33,7 +31,7 @@ class RandomFeature(Attack):
             new[:, a:b] = torch.nn.functional.one_hot(cat, k).to(new.dtype)
         if feat.continuous is not None:
             a, b = feat.continuous
-            eps = float(self.params.get("epsilon", 1.0))
+            eps = self.param("epsilon")
             signs = torch.randint(0, 2, (n, b - a), generator=gen, device=dev).to(new.dtype) * 2 - 1
             new[:, a:b] = batch.x[:, a:b] + eps * signs
         order = torch.rand(n, generator=gen, device=dev)

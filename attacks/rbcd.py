@@ -1,152 +1,436 @@
-"""``prbcd`` and ``grbcd``: PyG's (Projected / Greedy) Randomized Block Coordinate Descent attacks
-(Geisler et al., NeurIPS 2021), ``torch_geometric.contrib.nn.PRBCDAttack`` / ``GRBCDAttack``,
-run one graph at a time with PyG's default hyper-parameters.
+"""``prbcd`` and ``grbcd``: (Projected / Greedy) Randomized Block Coordinate Descent (Geisler et
+al., NeurIPS 2021) on a whole PyG ``Batch`` of graphs at once.
 
-PyG calls its model as ``model(x, edge_index, edge_weight, **kwargs)``; :class:`EdgeWeightFirst`
-adapts our contract ``forward(x, edge_index, batch, edge_weight=None)`` to it and counts queries.
-GRBCD flips one edge per greedy step (for budgets ≤ its 125 epochs), so its flips at the largest
-budget are a ranked list and smaller budgets are prefixes; PRBCD is solved per budget.
-Node features stay those of the clean graph during the optimisation (a structure-derived
-featurizer is re-applied only when the result is evaluated).
+PyG's ``PRBCDAttack`` / ``GRBCDAttack`` attack one graph per call (``prbcd-pyg`` / ``grbcd-pyg``,
+the reference implementations). Here every graph ``g`` of the batch gets its own candidate
+block — ``min(block_size, n_g(n_g−1)/2)`` pairs drawn uniformly with replacement from the pairs
+*inside* g and made unique, as PyG draws them (never a pair across graphs, never an N × N
+matrix) — its own budget ``B_g`` (``ρ·|E_g|``), learning rate, projection and resampling, and
+one forward (+ backward) of the victim serves all graphs. The relaxed graph is the victim's own
+edge-weight contract (:mod:`victims.models`): a block pair has weight ``p`` when absent from the
+clean graph and ``1 − p`` when present, every other edge weight 1. Since the graphs of a batch
+do not interact and every loss below is a sum of per-graph terms, each graph's gradient is the
+one it would have alone.
+
+**PRBCD** (per budget; PyG's defaults: 125 epochs, resampling during the first 100, lr 1000,
+loss = probability margin, ε = 1e-7, 20 final samples):
+
+* ``p ← p + lr_g ∇_p L`` with ``lr_g = B_g / n_g · lr / sqrt(max(0, epoch − 100) + 1)``;
+* projection onto ``{p ∈ [ε, 1 − ε] : Σ clip(p, 0, 1) ≤ B_g}`` per graph: the shift μ_g of
+  ``clip(p − μ_g, 0, 1)`` found by bisection, vectorised over graphs (``BISECTION_STEPS``);
+* every epoch, the top-``B_g`` pairs of each graph are evaluated as a discrete graph and each
+  graph keeps its best block (early stopping, PyG's ``with_early_stopping``);
+* before epoch 100, each graph keeps the heavier half of its block (at least all pairs with
+  ``p > ε``) and redraws the rest; at epoch 100 and at the end it returns to its best block;
+* final sampling: the top-``B_g`` pairs, then 19 Bernoulli(p) samples; per graph the sample with
+  the highest loss among those within ``B_g`` flips.
+
+**GRBCD** (ranked: PyG's loss = cross entropy, 125 epochs): for ``B_g ≤ 125`` each graph flips
+one pair per step (``B_g`` steps), else ``B_g // 125`` (+1 in the first ``B_g mod 125`` steps);
+each step draws a fresh block per graph at weight ε, takes one gradient and flips each graph's
+highest-gradient pairs. The flips, in greedy order, are a ranked list: a smaller budget is a
+prefix. One deviation from PyG, stated: a pair flipped earlier is not a candidate again (PyG may
+flip it back, which spends two budget units on no change).
+
+Discrete evaluations (early stopping, final samples, GRBCD's graph between steps) recompute
+structure-derived features (IMDB's degree one-hot) exactly as the evaluator does; relaxed
+gradient steps use the features of the discrete graph they start from.
+
+**Shared random streams.** One seeded generator serves the batch, so which pairs a graph draws
+depends on the graphs before it in the batch (and on the chunking). Its flips therefore differ
+with the batch composition, not its distribution: ``benchmarks/rbcd_batched.py`` runs each
+cell with two chunk sizes and shows that the ASR stays level.
+
+Chunks: graphs are attacked in chunks of at most ``max_block`` candidate pairs in total
+(default 2M), so peak memory is bounded on DD's and REDDIT's big graphs.
 """
 from __future__ import annotations
 
-import warnings
+import math
 
 import torch
-from torch import nn
+import torch.nn.functional as F
+from torch import Tensor
+from torch_geometric.data import Batch
 
-from cama.edits import EditList, dedupe_flips
+from cama.edits import EditList, apply_flips, pair_keys, undirected_edges
 from cama.model_api import call_model
 from cama.progress import progress_bar
+from cama.replicate import select_graphs
 
-from .base import Attack
+from .base import Attack, rank_within_graph
 
-with warnings.catch_warnings():  # "contrib contains experimental code"
-    warnings.simplefilter("ignore")
-    from torch_geometric.contrib.nn import GRBCDAttack, PRBCDAttack
-
-
-class EdgeWeightFirst(nn.Module):
-    """``model(x, edge_index, edge_weight)`` → our ``model(x, edge_index, batch, edge_weight)``."""
-
-    def __init__(self, model: nn.Module):
-        super().__init__()
-        self.model = model
-        self.calls = 0
-
-    def forward(self, x, edge_index, edge_weight=None, **kwargs):
-        self.calls += 1
-        batch = torch.zeros(x.size(0), dtype=torch.long, device=x.device)
-        if edge_weight is not None and bool((edge_weight == 1).all()):
-            edge_weight = None
-        return call_model(self.model, x, edge_index, batch, edge_weight)
+EPS = 1e-7
+BISECTION_STEPS = 64
+BISECTION_TOLERANCE = 1e-5
+DEFAULT_BLOCK = 250_000
+MAX_BLOCK_PER_CHUNK = 2_000_000
 
 
-def _graph_flips(data_edge_index, perturbed, n):
-    """Unordered flips (u < v) between two undirected edge sets of one graph."""
-    keys_a = data_edge_index[0] * n + data_edge_index[1]
-    keys_b = perturbed[0] * n + perturbed[1]
-    uniq, counts = torch.unique(torch.cat([keys_a, keys_b]), return_counts=True)
-    diff = uniq[counts == 1]
-    u, v = diff // n, diff % n
-    m = u < v
-    return torch.stack([u[m], v[m]], 1)
+# --- candidate blocks --------------------------------------------------------------------------
+
+def possible_pairs(sizes: Tensor) -> Tensor:
+    """``n(n−1)/2`` per graph (int64)."""
+    return sizes * (sizes - 1) // 2
 
 
-SAMPLING_ATTEMPTS = 3
+def triu_pairs(lin: Tensor, n: Tensor) -> tuple[Tensor, Tensor]:
+    """Row-major linear index into the strict upper triangle of an ``n × n`` matrix → (row, col),
+    with ``n`` per element (PyG's ``_linear_to_triu_idx``, vectorised over graph sizes)."""
+    nn = (n * (n - 1)).double()
+    lin_d = lin.double()
+    row = (n - 2 - torch.floor(torch.sqrt(-8 * lin_d + 4 * nn - 7) / 2.0 - 0.5)).long()
+    col = 1 + lin + row - (n * (n - 1)) // 2 + torch.div((n - row) * (n - row - 1), 2, rounding_mode="floor")
+    return row, col
 
 
-class _RBCD(Attack):
-    needs_edge_weight = True
-    sampling_failures = 0  #: graphs left unattacked after SAMPLING_ATTEMPTS failed PyG block samplings
-    attack_cls = None
+class Blocks:
+    """Per-graph candidate pairs of one batch: ``graph`` [P], local ``lin`` index [P] (sorted by
+    (graph, lin)), global node pairs ``pairs`` [P, 2] with u < v, and ``weight`` [P]."""
 
-    @classmethod
-    def param_names(cls):
-        return ("epochs", "block_size", "max_graphs")
-
-    def _solve(self, ctx, gi: int, budget: int, wrapper: EdgeWeightFirst):
-        b = ctx.batch
-        lo, hi = int(b.ptr[gi]), int(b.ptr[gi + 1])
-        n = hi - lo
-        possible = n * (n - 1) // 2
-        budget = min(budget, possible - 1)
-        if budget <= 0:
-            return self._nothing(b.x.device)
-        mask = (b.edge_index[0] >= lo) & (b.edge_index[0] < hi)
-        ei = b.edge_index[:, mask] - lo
-        x = b.x[lo:hi]
-        block = max(budget + 1, min(possible, int(self.params.get("block_size", 250_000))))
-        kwargs = {"epochs": int(self.params["epochs"])} if "epochs" in self.params else {}
-        atk = self.attack_cls(wrapper, block_size=block, log=False, **kwargs)
-        for attempt in range(SAMPLING_ATTEMPTS):
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    perturbed, flipped = atk.attack(x, ei, b.y[gi:gi + 1], budget)
-                return flipped, _graph_flips(ei, perturbed.to(ei.device), n)
-            except (IndexError, RuntimeError):
-                # PyG's random-block resampling fails on tiny search spaces (a second sampling trial
-                # indexes the previous block's weights); retry with the next random draws, then give up
-                atk = self.attack_cls(wrapper, block_size=block, log=False, **kwargs)
-        self.sampling_failures += 1
-        return self._nothing(b.x.device)
+    def __init__(self, batch: Batch, graph: Tensor, lin: Tensor, weight: Tensor, pairs: Tensor | None = None):
+        self.graph, self.lin, self.weight = graph, lin, weight
+        if pairs is None:
+            ptr = batch.ptr.to(graph.device)
+            row, col = triu_pairs(lin, (ptr[1:] - ptr[:-1])[graph])
+            pairs = torch.stack([row, col], 1) + ptr[graph].unsqueeze(1)
+        self.pairs = pairs
 
     @staticmethod
-    def _nothing(device) -> tuple[torch.Tensor, torch.Tensor]:
-        """No flips: (PyG's [2, 0] flipped edges, our [0, 2] pairs)."""
-        return torch.zeros(2, 0, dtype=torch.long, device=device), torch.zeros(0, 2, dtype=torch.long, device=device)
+    def draw(batch: Batch, count: Tensor, gen: torch.Generator, keep: Blocks | None = None) -> Blocks:
+        """``count[g]`` uniform draws (with replacement) of pairs inside each graph g, made unique,
+        united with the pairs of ``keep`` (which keep their weights; new pairs get ``EPS``)."""
+        dev = count.device
+        ptr = batch.ptr.to(dev)
+        possible = possible_pairs(ptr[1:] - ptr[:-1])
+        count = torch.where(possible > 0, count, torch.zeros_like(count))
+        g = torch.repeat_interleave(torch.arange(count.numel(), device=dev), count)
+        lin = (torch.rand(g.numel(), generator=gen, device=dev, dtype=torch.float64) * possible[g]).long()
+        lin = torch.minimum(lin, possible[g] - 1)
+        offset = torch.cumsum(possible, 0) - possible
+        keys = offset[g] + lin
+        weight = torch.full((keys.numel(),), EPS, device=dev)
+        if keep is not None:  # kept pairs first, so that unique keeps their weights
+            keys = torch.cat([offset[keep.graph] + keep.lin, keys])
+            weight = torch.cat([keep.weight, weight])
+        uniq, inv = torch.unique(keys, return_inverse=True)
+        w = torch.full((uniq.numel(),), EPS, device=dev)
+        if keep is not None and keep.lin.numel():
+            w[inv[:keep.lin.numel()]] = keep.weight
+        graph = torch.searchsorted(torch.cumsum(possible, 0), uniq, right=True)
+        return Blocks(batch, graph, uniq - offset[graph], w)
 
-    def _loop(self, ctx, budget_of, solve_one):
+    def subset(self, batch: Batch, mask: Tensor) -> Blocks:
+        return Blocks(batch, self.graph[mask], self.lin[mask], self.weight[mask], self.pairs[mask])
+
+    @staticmethod
+    def cat(batch: Batch, parts: list[Blocks]) -> Blocks:
+        """The pairs of all ``parts`` (no order is implied between or within graphs)."""
+        return Blocks(batch, *(torch.cat([getattr(b, k) for b in parts]) for k in ("graph", "lin", "weight", "pairs")))
+
+
+def edge_keys(edge_index: Tensor, num_nodes: int) -> Tensor:
+    """Sorted keys of the undirected edges (u < v) of ``edge_index``."""
+    e = undirected_edges(edge_index)
+    return torch.sort(pair_keys(e[:, 0], e[:, 1], num_nodes))[0]
+
+
+def directed_order(edge_index: Tensor, n: int) -> tuple[Tensor, Tensor]:
+    """(sorted keys ``src·n + dst``, the permutation that sorts them) of a directed edge list."""
+    keys = edge_index[0] * n + edge_index[1]
+    order = torch.argsort(keys)
+    return keys[order], order
+
+
+def relaxed_graph(edge_index: Tensor, n: int, blocks: Blocks, p: Tensor, present: Tensor,
+                  lookup: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor]:
+    """Edge list and weights of the relaxed graph: clean edges weight 1, except block pairs that
+    are clean edges (weight ``1 − p``); absent block pairs added with weight ``p``; both directions.
+    ``lookup``: :func:`directed_order` of ``edge_index`` when already known."""
+    ei = edge_index
+    w = torch.ones(ei.size(1), device=ei.device, dtype=p.dtype)
+    if present.any():
+        sorted_keys, order = lookup if lookup is not None else directed_order(ei, n)
+        u, v = blocks.pairs[present, 0], blocks.pairs[present, 1]
+        fwd = order[torch.searchsorted(sorted_keys, u * n + v)]
+        bwd = order[torch.searchsorted(sorted_keys, v * n + u)]
+        w = w.index_put((torch.cat([fwd, bwd]),), torch.cat([1 - p[present], 1 - p[present]]))
+    add = blocks.pairs[~present]
+    ei = torch.cat([ei, add.t(), add.t().flip(0)], 1)
+    w = torch.cat([w, p[~present], p[~present]])
+    return ei, w
+
+
+def is_present(blocks: Blocks, keys_sorted: Tensor, num_nodes: int) -> Tensor:
+    if keys_sorted.numel() == 0 or blocks.pairs.numel() == 0:
+        return torch.zeros(blocks.pairs.size(0), dtype=torch.bool, device=blocks.pairs.device)
+    q = pair_keys(blocks.pairs[:, 0], blocks.pairs[:, 1], num_nodes)
+    pos = torch.searchsorted(keys_sorted, q).clamp(max=keys_sorted.numel() - 1)
+    return keys_sorted[pos] == q
+
+
+def prob_margin(logits: Tensor, y: Tensor) -> Tensor:
+    """Per graph: max_{c≠y} softmax_c − softmax_y (PyG's ``prob_margin`` loss; higher = stronger)."""
+    prob = F.softmax(logits, -1)
+    true = prob.gather(1, y.view(-1, 1)).squeeze(1)
+    other = prob.scatter(1, y.view(-1, 1), float("-inf")).amax(1)
+    return other - true
+
+
+def top_k_per_graph(blocks: Blocks, score: Tensor, k: Tensor, num_graphs: int) -> Tensor:
+    """Bool mask of each graph's ``k[g]`` highest-scoring block pairs."""
+    rank = rank_within_graph(blocks.graph, score, num_graphs)
+    return rank < k[blocks.graph]
+
+
+def top_k_weights(blocks: Blocks, weight: Tensor, k: Tensor, num_graphs: int) -> Tensor:
+    """:func:`top_k_per_graph` for scores in [0, 1] (relaxed weights): one sort of the float64 key
+    ``graph + (1 − w) / 2`` orders graphs, and within each graph the weights descending."""
+    if weight.numel() == 0:
+        return torch.zeros_like(weight, dtype=torch.bool)
+    order = torch.argsort(blocks.graph.double() + (1 - weight.double().clamp(0, 1)) / 2)
+    g = blocks.graph[order]
+    counts = torch.bincount(g, minlength=num_graphs)
+    pos = torch.arange(order.numel(), device=weight.device) - (torch.cumsum(counts, 0) - counts)[g]
+    mask = torch.empty_like(weight, dtype=torch.bool)
+    mask[order] = pos < k[g]
+    return mask
+
+
+# --- the attacks -------------------------------------------------------------------------------
+
+class _BatchedRBCD(Attack):
+    needs_edge_weight = True
+    knowledge = "gradients"
+    defaults = {"epochs": 125, "block_size": DEFAULT_BLOCK, "max_block": MAX_BLOCK_PER_CHUNK}
+
+    def _epochs(self) -> int:
+        return self.param("epochs")
+
+    def _block_size(self) -> int:
+        return self.param("block_size")
+
+    def _features(self, ctx, batch: Batch, edge_index: Tensor) -> Tensor:
+        return ctx.featurizer(batch.x, edge_index, batch.num_nodes) if ctx.featurizer.structural else batch.x
+
+    def _chunks(self, ctx, limit: Tensor):
+        """Graph index chunks whose blocks hold at most ``max_block`` pairs in all."""
         b = ctx.batch
-        wrapper = EdgeWeightFirst(ctx.model)
-        torch.manual_seed(ctx.seed)
+        sizes = (b.ptr[1:] - b.ptr[:-1]).to(ctx.device)
+        cost = torch.minimum(possible_pairs(sizes), torch.full_like(sizes, self._block_size())).cpu()
+        cap = self.param("max_block")
+        start, acc = 0, 0
+        for g in range(b.num_graphs):
+            c = int(cost[g])
+            if g > start and acc + c > cap:
+                yield torch.arange(start, g, device=ctx.device)
+                start, acc = g, 0
+            acc += c
+        if start < b.num_graphs:
+            yield torch.arange(start, b.num_graphs, device=ctx.device)
+
+    def _over_chunks(self, ctx, limit: Tensor, solve) -> EditList:
+        """Run ``solve(sub_ctx, sub_limit) -> (flips [F, 2] sub-batch ids, rank [F])`` per chunk."""
+        b = ctx.batch
         flips, ranks = [], []
-        with progress_bar(b.num_graphs, self.name, enabled=b.num_graphs > 5) as advance:
-            for gi in range(b.num_graphs):
-                before = wrapper.calls
-                f, r = solve_one(ctx, gi, int(budget_of[gi]), wrapper)
-                ctx.queries[gi] += wrapper.calls - before
-                if f.numel():
-                    flips.append(f + int(b.ptr[gi]))
-                    ranks.append(r)
+        chunks = list(self._chunks(ctx, limit))
+        with progress_bar(len(chunks), self.name, enabled=len(chunks) > 1) as advance:
+            for ids in chunks:
+                sub = ctx.restrict(select_graphs(b, ids)) if len(chunks) > 1 else ctx
+                f, r = solve(sub, limit[ids])
+                if sub is not ctx:
+                    ctx.queries[ids] += sub.queries
+                    g = sub.batch.batch[f[:, 0]] if f.numel() else f.new_zeros(0)
+                    f = f + (b.ptr.to(ctx.device)[ids] - sub.batch.ptr.to(ctx.device)[:-1])[g].unsqueeze(1)
+                flips.append(f)
+                ranks.append(r)
                 advance()
         if not flips:
             return EditList.empty(b)
-        return EditList.from_flips(b, torch.cat(flips).to(b.x.device), torch.cat(ranks).to(b.x.device))
+        return EditList.from_flips(b, torch.cat(flips), torch.cat(ranks))
 
 
-class PRBCD(_RBCD):
+class PRBCD(_BatchedRBCD):
     name = "prbcd"
-    description = "PyG PRBCDAttack (Geisler et al. 2021), one graph at a time, per budget"
+    description = "PRBCD (Geisler et al. 2021) on a whole batch: per-graph blocks, budgets and projections"
     ranked = False
-    attack_cls = PRBCDAttack
+
+    defaults = _BatchedRBCD.defaults | {"epochs_resampling": 100, "lr": 1000.0, "final_samples": 20}
 
     def attack_budget(self, ctx, struct_limit, feat_limit):
-        def one(ctx, gi, budget, wrapper):
-            _, flips = self._solve(ctx, gi, budget, wrapper)
-            return flips, torch.arange(flips.size(0), device=flips.device)
-        return self._loop(ctx, struct_limit, one)
+        return self._over_chunks(ctx, struct_limit, self._solve)
+
+    def _solve(self, ctx, budget: Tensor) -> tuple[Tensor, Tensor]:
+        b, dev = ctx.batch, ctx.device
+        G = b.num_graphs
+        sizes = (b.ptr[1:] - b.ptr[:-1]).to(dev)
+        possible = possible_pairs(sizes)
+        budget = torch.minimum(budget.to(dev), possible)
+        epochs = self._epochs()
+        resampling = self.param("epochs_resampling")
+        lr0 = self.param("lr")
+        block = torch.where(budget > 0, torch.minimum(possible, torch.full_like(possible, self._block_size())),
+                            torch.zeros_like(possible))
+        gen = ctx.generator(11)
+        keys = edge_keys(b.edge_index, b.num_nodes)
+        lookup = directed_order(b.edge_index, b.num_nodes)
+        x = b.x
+        blocks = Blocks.draw(b, block, gen)
+        best = blocks
+        best_metric = torch.full((G,), float("-inf"), device=dev)
+        active = budget > 0
+        for epoch in range(epochs):
+            present = is_present(blocks, keys, b.num_nodes)
+            p = blocks.weight.clone().requires_grad_(True)
+            with torch.enable_grad():
+                ei, w = relaxed_graph(b.edge_index, b.num_nodes, blocks, p, present, lookup)
+                loss = prob_margin(call_model(ctx.model, x, ei, b.batch, w), b.y)
+                grad, = torch.autograd.grad(loss.sum(), p)
+            ctx.queries += active.long()
+            lr = budget.double() / sizes.clamp(min=1).double() * lr0 / math.sqrt(max(0, epoch - resampling) + 1)
+            blocks.weight = project(blocks.weight + lr[blocks.graph].float() * grad, blocks.graph, budget, G)
+            # early stopping: the discrete top-B graph of this block, per graph
+            metric = self._discrete_metric(ctx, blocks, top_k_weights(blocks, blocks.weight, budget, G), present)
+            ctx.queries += active.long()
+            better = (metric > best_metric) & active
+            if better.any():
+                best_metric = torch.where(better, metric, best_metric)
+                best = Blocks.cat(b, [best.subset(b, ~better[best.graph]), blocks.subset(b, better[blocks.graph])])
+            if epoch < resampling - 1:
+                blocks = self._resample(b, blocks, block, gen)
+            elif epoch == resampling - 1:
+                blocks = Blocks(b, best.graph, best.lin, best.weight.clone(), best.pairs)
+        blocks = best
+        return self._final_sample(ctx, blocks, budget, keys, gen)
+
+    @torch.no_grad()
+    def _discrete_metric(self, ctx, blocks: Blocks, chosen: Tensor, present: Tensor) -> Tensor:
+        b = ctx.batch
+        ei = apply_flips(b.edge_index, blocks.pairs[chosen], b.num_nodes)
+        return prob_margin(call_model(ctx.model, self._features(ctx, b, ei), ei, b.batch), b.y)
+
+    @staticmethod
+    def _resample(batch: Batch, blocks: Blocks, block: Tensor, gen: torch.Generator) -> Blocks:
+        """Keep each graph's heavier half (at least every pair above ε), redraw the rest."""
+        G = block.numel()
+        size = torch.bincount(blocks.graph, minlength=G)
+        heavy = torch.bincount(blocks.graph[blocks.weight > EPS], minlength=G)
+        keep_n = torch.maximum(heavy, size - size // 2)
+        keep_n = torch.minimum(keep_n, size)
+        keep = top_k_weights(blocks, blocks.weight, keep_n, G)
+        kept = blocks.subset(batch, keep)
+        return Blocks.draw(batch, torch.clamp(block - keep_n, min=0), gen, keep=kept)
+
+    @torch.no_grad()
+    def _final_sample(self, ctx, blocks: Blocks, budget: Tensor, keys: Tensor, gen) -> tuple[Tensor, Tensor]:
+        b = ctx.batch
+        G = b.num_graphs
+        w = torch.where(blocks.weight <= EPS, torch.zeros_like(blocks.weight), blocks.weight)
+        present = is_present(blocks, keys, b.num_nodes)
+        best_metric = torch.full((G,), float("-inf"), device=ctx.device)
+        best_choice = torch.zeros_like(w, dtype=torch.bool)
+        for i in range(self.param("final_samples")):
+            if i == 0:
+                choice = top_k_weights(blocks, w, budget, G)
+            else:
+                choice = torch.bernoulli(w, generator=gen).bool()
+            used = torch.bincount(blocks.graph[choice], minlength=G)
+            ok = used <= budget
+            metric = self._discrete_metric(ctx, blocks, choice & ok[blocks.graph], present)
+            ctx.queries += (budget > 0).long()
+            better = ok & (metric > best_metric)
+            best_metric = torch.where(better, metric, best_metric)
+            upd = better[blocks.graph]
+            best_choice = torch.where(upd, choice, best_choice)
+        flips = blocks.pairs[best_choice]
+        graph = blocks.graph[best_choice]
+        rank = rank_within_graph(graph, -torch.arange(graph.numel(), device=ctx.device).double(), G)
+        return flips, rank
 
 
-class GRBCD(_RBCD):
+def project(values: Tensor, graph: Tensor, budget: Tensor, num_graphs: int) -> Tensor:
+    """Per graph g, the projection of ``values`` onto ``{Σ clip(v, 0, 1) ≤ B_g}``: ``clip(v − μ_g)``
+    with μ_g = 0 when the sum already fits, else found by bisection on ``[min(v) − 1, max(v)]``
+    (only over-budget graphs, all at once, until every interval is below PyG's 1e-5); finally clipped
+    to ``[ε, 1 − ε]`` as in PyG."""
+    if values.numel() == 0:
+        return values
+    b = budget.to(values.dtype)
+    mass = torch.zeros(num_graphs, device=values.device).index_add_(0, graph, values.clamp(0, 1))
+    over = mass > b
+    if over.any():
+        sel = over[graph].nonzero(as_tuple=True)[0]
+        v, g = values[sel], graph[sel]
+        lo = torch.full((num_graphs,), float("inf"), device=values.device).scatter_reduce(0, g, v - 1, reduce="amin")
+        hi = torch.full((num_graphs,), float("-inf"), device=values.device).scatter_reduce(0, g, v, reduce="amax")
+        lo, hi = torch.where(over, lo, 0.0), torch.where(over, hi, 0.0)
+        for _ in range(BISECTION_STEPS):
+            mid = (lo + hi) / 2
+            s = torch.zeros(num_graphs, device=values.device).index_add_(0, g, (v - mid[g]).clamp(0, 1))
+            too_much = s > b
+            lo = torch.where(too_much, mid, lo)
+            hi = torch.where(too_much, hi, mid)
+            if float((hi - lo).max()) < BISECTION_TOLERANCE:
+                break
+        mu = torch.where(over, hi, torch.zeros_like(hi))  # hi: the feasible side
+        values = values - mu[graph]
+    return values.clamp(EPS, 1 - EPS)
+
+
+class GRBCD(_BatchedRBCD):
     name = "grbcd"
-    description = "PyG GRBCDAttack (greedy RBCD), one graph at a time; greedy order = ranked list"
-    attack_cls = GRBCDAttack
+    description = "GRBCD (greedy RBCD) on a whole batch; greedy order = ranked list"
 
     def rank(self, ctx, batch, struct_limit, feat_limit):
-        def one(ctx, gi, budget, wrapper):
-            flipped, _ = self._solve(ctx, gi, budget, wrapper)
-            if flipped is None or flipped.numel() == 0:
-                return torch.zeros(0, 2, dtype=torch.long, device=ctx.batch.x.device), None
-            pairs = flipped.t().sort(1).values
-            # keep greedy order; a pair flipped an even number of times cancels out
-            n = int(ctx.batch.ptr[gi + 1] - ctx.batch.ptr[gi])
-            keys = pairs[:, 0] * n + pairs[:, 1]
-            uniq, counts = torch.unique(keys, return_counts=True)
-            pairs = pairs[torch.isin(keys, uniq[counts % 2 == 1])]
-            order = torch.arange(pairs.size(0), device=pairs.device)
-            pairs = pairs[torch.sort(dedupe_flips(pairs, order, n))[0]]
-            return pairs, torch.arange(pairs.size(0), device=pairs.device)
-        return self._loop(ctx, struct_limit, one)
+        return self._over_chunks(ctx, struct_limit, self._solve)
+
+    def _solve(self, ctx, budget: Tensor) -> tuple[Tensor, Tensor]:
+        b, dev = ctx.batch, ctx.device
+        G = b.num_graphs
+        sizes = (b.ptr[1:] - b.ptr[:-1]).to(dev)
+        possible = possible_pairs(sizes)
+        budget = torch.minimum(budget.to(dev), possible)
+        epochs = self._epochs()
+        step = torch.div(budget, epochs, rounding_mode="floor")
+        extra = budget % epochs
+        steps = torch.where(step > 0, torch.full_like(budget, epochs), budget)
+        block = torch.minimum(possible, torch.full_like(possible, self._block_size()))
+        gen = ctx.generator(13)
+        edge_index = b.edge_index
+        flips = []
+        flipped_keys = torch.zeros(0, dtype=torch.long, device=dev)
+        for t in range(int(steps.max()) if G else 0):
+            active = steps > t
+            k = torch.where(step > 0, step + (t < extra).long(), torch.ones_like(step)) * active.long()
+            blocks = Blocks.draw(b, torch.where(active, block, torch.zeros_like(block)), gen)
+            if blocks.lin.numel() == 0:
+                break
+            keys = edge_keys(edge_index, b.num_nodes)
+            present = is_present(blocks, keys, b.num_nodes)
+            p = torch.full_like(blocks.weight, EPS).requires_grad_(True)
+            x = self._features(ctx, b, edge_index)
+            with torch.enable_grad():
+                ei, w = relaxed_graph(edge_index, b.num_nodes, blocks, p, present)
+                loss = F.cross_entropy(call_model(ctx.model, x, ei, b.batch, w), b.y, reduction="sum")
+                grad, = torch.autograd.grad(loss, p)
+            ctx.queries += active.long()
+            pk = pair_keys(blocks.pairs[:, 0], blocks.pairs[:, 1], b.num_nodes)
+            if flipped_keys.numel():  # a pair flipped before is no candidate again
+                done = torch.sort(flipped_keys)[0]
+                hit = done[torch.searchsorted(done, pk).clamp(max=done.numel() - 1)] == pk
+                grad = torch.where(hit, torch.full_like(grad, float("-inf")), grad)
+            chosen = top_k_per_graph(blocks, grad, k, G) & torch.isfinite(grad)
+            idx = chosen.nonzero(as_tuple=True)[0]
+            if idx.numel() == 0:
+                continue
+            idx = idx[torch.argsort(grad[idx], descending=True, stable=True)]  # within a step: best first
+            new = blocks.pairs[idx]
+            flips.append(new)
+            flipped_keys = torch.cat([flipped_keys, pk[idx]])
+            edge_index = apply_flips(edge_index, new, b.num_nodes)
+        if not flips:
+            return torch.zeros(0, 2, dtype=torch.long, device=dev), torch.zeros(0, dtype=torch.long, device=dev)
+        flips_t = torch.cat(flips)  # greedy order
+        graph = b.batch[flips_t[:, 0]]
+        return flips_t, rank_within_graph(graph, -torch.arange(flips_t.size(0), device=dev).double(), G)
+

@@ -316,7 +316,7 @@ def run_bench(cfg: BenchConfig, *, force: bool = False, executor: str = "local",
 
 def _run_local(pending: list[Cell], cfg: BenchConfig, data_root, cache_dir, device, trained: list[float]
                ) -> Iterator[tuple[Cell, list[dict]]]:
-    from victims.store import get_victim, victim_path
+    from victims.store import get_victim, locate_victim
 
     from .data import load_dataset
 
@@ -330,7 +330,7 @@ def _run_local(pending: list[Cell], cfg: BenchConfig, data_root, cache_dir, devi
         ds = datasets[cell.dataset]
         key = (cell.victim, cell.seed)
         if key not in victims:
-            fresh = not victim_path(ds, cell.victim, cell.seed, cache_dir=cache_dir).is_file()
+            fresh = not locate_victim(ds, cell.victim, cell.seed, cache_dir=cache_dir)[0].is_file()
             victims[key] = get_victim(ds, cell.victim, cell.seed, device=device, cache_dir=cache_dir, progress=False)
             if fresh:
                 trained.append(victims[key].train_seconds)

@@ -59,7 +59,7 @@ def run_ray(pending: list, cfg, address: str | None, data_root: str | None, cach
     ray = _import_ray()
     if not pending:
         return
-    from victims.store import save_victim, victim_from_checkpoint, victim_path
+    from victims.store import locate_victim, save_victim, victim_from_checkpoint
 
     from .records import load_torch_file
 
@@ -80,7 +80,7 @@ def run_ray(pending: list, cfg, address: str | None, data_root: str | None, cach
             key = (cell.dataset, cell.victim, cell.seed)
             if key in checkpoints:
                 continue
-            path = victim_path(_dataset(cell.dataset, data_root), cell.victim, cell.seed, cache_dir=cache_dir)
+            path, _ = locate_victim(_dataset(cell.dataset, data_root), cell.victim, cell.seed, cache_dir=cache_dir)
             if path.is_file():
                 checkpoints[key] = ray.put(load_torch_file(path, "delete it to retrain"))
             else:  # trained on a worker; cells that need it wait for it

@@ -92,6 +92,28 @@ def datasets(data_root):
     click.echo("Also loadable by name when online (PyG download): " + ", ".join(others))
 
 
+@cli.command("attacks")
+def list_attacks():
+    """List every registered attack: threat model (knowledge, targets) and parameters with defaults.
+
+    \b
+    Example:
+      cama attacks
+      cama attack -d MUTAG -a cama-node -p anchors=16 -p rerank=0
+    """
+    from attacks import ATTACKS
+
+    rows = []
+    for name, cls in ATTACKS.items():
+        params = dict(cls.defaults)
+        if cls.has_rounds():
+            params |= {"rounds": cls.default_rounds, "adaptive_every": 0}
+        rows.append({"attack": name, "knowledge": cls.knowledge, "targets": "+".join(sorted(cls.targets)),
+                     "edge weights": "yes" if cls.needs_edge_weight else "",
+                     "parameters (-p key=value)": ", ".join(f"{k}={v}" for k, v in params.items()) or "–"})
+    _print_table(rows, list(rows[0]), title="Attacks (knowledge: gradients ⊃ queries ⊃ none)")
+
+
 def _train_config(epochs, hidden, layers, lr, batch_size):
     from victims.train import TrainConfig
 
@@ -174,7 +196,7 @@ def train(datasets_, models, seeds, epochs, hidden, layers, lr, batch_size, retr
                 rows.append({"dataset": ds.name, "victim": arch, "seed": seed, "val_acc": v.val_acc,
                              "test_acc": v.test_acc, "epochs": v.epochs, "checkpoint": str(v.path)})
                 click.echo(f"{ds.name:>14} {arch:>9} seed {seed}: val {v.val_acc:.3f}  test {v.test_acc:.3f}  "
-                           f"checkpoint {v.path}")
+                           f"{v.source} {v.path}")
     if table:
         from .tables import write_victims_table
         csv, md = write_victims_table(rows, table, _command_line())
@@ -243,6 +265,8 @@ def attack(dataset, model, attack_names, budgets, budget_kind, seed, surrogate, 
     if blocked:  # fail before training a victim
         raise CamaError(f"{', '.join(blocked)} cannot run on {ds.name}: {next(iter(blocked.values()))}")
     victim = get_victim(ds, model, seed, device=device, cache_dir=cache_dir)
+    if fmt != "json":
+        click.echo(f"victim {ds.name}/{model}/s{seed}: {victim.source} {victim.path}", err=True)
     sur = get_victim(ds, surrogate, seed, device=device, cache_dir=cache_dir).model if surrogate else None
     rows, adversarial = [], {}
     for atk in atks:
@@ -299,10 +323,12 @@ def print_attack_table(records: list[dict], title: str) -> None:
 @click.option("--max-graphs", type=int, default=None, help="Attack a seeded sample of at most N graphs.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="runs", show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True)
+@click.option("--allow-unfaithful", is_flag=True,
+              help="Run gradient attacks even when the model fails the edge-weight checks (README \"Edge weights\").")
 @data_root_opt
 @device_opt
 def evaluate(model_spec, checkpoint, dataset, attack_names, budgets, budget_kind, name, seed, cam_layer, max_graphs,
-             out_dir, fmt, data_root, device):
+             out_dir, fmt, allow_unfaithful, data_root, device):
     """Robustness report for your own GNN: clean accuracy, accuracy and ASR under every applicable attack.
 
     \b
@@ -335,7 +361,7 @@ def evaluate(model_spec, checkpoint, dataset, attack_names, budgets, budget_kind
     names = attack_names if attack_names == "all" else _split(attack_names)
     report = evaluate_robustness(model, ds, attacks=names, budgets=_split(budgets), budget_kind=budget_kind,
                                  device=str(dev), seed=seed, split=split, name=name or factory.__name__,
-                                 cam_layer=cam_layer, max_graphs=max_graphs)
+                                 cam_layer=cam_layer, max_graphs=max_graphs, allow_unfaithful=allow_unfaithful)
     for rec in report.records:
         write_record(out_dir, rec)
         if fmt == "json":

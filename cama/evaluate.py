@@ -1,12 +1,22 @@
 """Evasion evaluation: attack the test graphs a victim classifies correctly.
 
-For every budget b: ``n_success`` = attacked graphs misclassified after applying the budget's
-edits (structure-derived features re-computed), ``asr = n_success / n_attacked``,
+For every budget b: ``n_success`` = attacked graphs misclassified after the attack's edits within
+b (structure-derived features re-computed), ``asr = n_success / n_attacked``,
 ``adv_acc = clean_acc · (1 − asr)`` (exact when every correct graph is attacked, an estimate
 when a seeded sample of ``max_graphs`` is), mean edits actually used, seconds and victim queries
 per attacked graph (a ranked attack's one-off cost is shared by all budgets and included in
 each; a budget-specific attack — PRBCD, genetic — solves every budget of the run, and each record
 carries the cost of all those solves). Transfer mode: importance/gradients from ``surrogate``, success measured on the victim.
+
+**Monotone in the budget.** An attacker allowed b edits may use fewer, so at budget b a graph
+counts as fooled when an edit set the attack produced within b fools it: the budgets of the run
+are evaluated in increasing order, and a graph the attacker sees fooled at a smaller budget keeps
+that adversarial graph (its edits, and the graph saved by ``keep_adversarial``) at every larger
+budget. What the attacker sees is the victim's prediction for white-box and query attacks, and
+the *surrogate's* in transfer mode (the victim is then only scored, never consulted). Ranked
+attacks thus count the prefixes of all budgets ≤ b, budget-specific attacks (PRBCD, genetic)
+the solutions of all budgets ≤ b. ``asr_full_prefix`` keeps the plain success of the budget's
+own edits, so the difference is visible.
 """
 from __future__ import annotations
 
@@ -19,10 +29,12 @@ from torch_geometric.data import Batch, Data
 from .budget import Budget
 from .data import GraphDataset
 from .edits import apply_edits
+from .enforce import check_edits
 from .errors import CamaError
 from .featurize import Featurizer
 from .model_api import call_model, model_device
 from .records import SCHEMA, now, run_config, run_id, versions
+from .relaxation import Relaxation, probe_relaxation
 
 MAX_CHUNK_NODES = 200_000
 
@@ -96,7 +108,11 @@ def evaluate_attack(model: torch.nn.Module, dataset: GraphDataset, test_idx, att
         pick = torch.sort(torch.randperm(len(targets), generator=gen)[:max_graphs])[0].tolist()
         targets = [targets[i] for i in pick]
     featurizer = Featurizer.from_config(dataset.featurizer.to_config())
-    stats = {b: {"success": 0, "flips": 0, "feats": 0, "eval_s": 0.0, "queries": 0} for b in budgets}
+    relaxation = probe_relaxation(surrogate or model, test) if attack.needs_edge_weight else Relaxation("n/a")
+    attack.stats = {}
+    epsilon = attack.param("epsilon") if "epsilon" in attack.defaults else None
+    stats = {b: {"success": 0, "success_full_prefix": 0, "flips": 0, "feats": 0, "eval_s": 0.0, "queries": 0}
+             for b in budgets}
     attack_s, attack_queries = 0.0, 0
     adversarial: dict[str, list[Data]] = {str(b): [] for b in budgets} if keep_adversarial else {}
     for chunk in _chunks(targets, MAX_CHUNK_NODES):
@@ -105,27 +121,49 @@ def evaluate_attack(model: torch.nn.Module, dataset: GraphDataset, test_idx, att
                             cam_layer=cam_layer)
         t0 = time.perf_counter()
         result = attack.run(ctx, budgets)
+        if model.training:  # dropout/batch-norm statistics would make the scores below random
+            raise CamaError(f"Attack '{attack.name}' left the victim in training mode; an attack must not "
+                            "call model.train().")
         _sync(device)
         attack_s += time.perf_counter() - t0
         attack_queries += int(ctx.queries.sum())
-        for b in budgets:
+        # budgets in increasing order: a graph fooled (as the attacker sees it) at a smaller budget keeps
+        # that adversarial graph at every larger budget (monotone evaluation, module docstring)
+        locked = torch.zeros(batch.num_graphs, dtype=torch.bool, device=device)
+        locked_wrong = torch.zeros_like(locked)
+        locked_flips = torch.zeros(batch.num_graphs, dtype=torch.long, device=device)
+        locked_feats = torch.zeros_like(locked_flips)
+        locked_graphs: list[Data | None] = [None] * batch.num_graphs
+        for b in sorted(budgets, key=lambda b: b.value):
             t0 = time.perf_counter()
             s_lim, f_lim = attack.limits(ctx, b)
             edits = result.ranked if result.ranked is not None else result.per_budget[b]
             edits = edits.prefix(batch, s_lim, f_lim)
+            check_edits(attack.name, batch, edits, s_lim, f_lim, featurizer, epsilon)
             adv = apply_edits(batch, edits, featurizer)
             with torch.no_grad():
-                pred = call_model(model, adv.x, adv.edge_index, adv.batch).argmax(-1)
+                wrong = call_model(model, adv.x, adv.edge_index, adv.batch).argmax(-1) != batch.y
+                seen = wrong if surrogate is None else (
+                    call_model(surrogate, adv.x, adv.edge_index, adv.batch).argmax(-1) != batch.y)
             _sync(device)
             st = stats[b]
             st["eval_s"] += time.perf_counter() - t0
-            st["success"] += int((pred != batch.y).sum())
             nf, nx = edits.counts(batch.num_graphs, batch.batch)
-            st["flips"] += int(nf.sum())
-            st["feats"] += int(nx.sum())
+            st["success_full_prefix"] += int(wrong.sum())
+            st["success"] += int(torch.where(locked, locked_wrong, wrong).sum())
+            st["flips"] += int(torch.where(locked, locked_flips, nf).sum())
+            st["feats"] += int(torch.where(locked, locked_feats, nx).sum())
             st["queries"] += batch.num_graphs
+            graphs = split_adversarial(adv) if keep_adversarial else None
+            new = seen & ~locked
+            locked_wrong = torch.where(new, wrong, locked_wrong)
+            locked_flips = torch.where(new, nf, locked_flips)
+            locked_feats = torch.where(new, nx, locked_feats)
             if keep_adversarial:
-                adversarial[str(b)].extend(split_adversarial(adv))
+                for g in new.nonzero(as_tuple=True)[0].tolist():
+                    locked_graphs[g] = graphs[g]
+                adversarial[str(b)].extend(locked_graphs[g] or graphs[g] for g in range(batch.num_graphs))
+            locked |= new
     n_att = len(targets)
     params = attack.describe_params()
     records = []
@@ -134,8 +172,10 @@ def evaluate_attack(model: torch.nn.Module, dataset: GraphDataset, test_idx, att
         asr = st["success"] / n_att if n_att else 0.0
         rec = {"schema": SCHEMA} | run_config(dataset.name, victim_name, victim_seed, attack.name, params, b, seed,
                                               surrogate_name, max_graphs) | {"targets": sorted(attack.targets),
+               "knowledge": attack.knowledge, "relaxation": relaxation.status, "attack_stats": dict(attack.stats),
                "n_test": len(test), "n_correct": len(correct), "n_attacked": n_att, "n_success": st["success"],
                "sampled": n_att < len(correct), "clean_acc": clean_acc, "adv_acc": clean_acc * (1 - asr), "asr": asr,
+               "asr_full_prefix": st["success_full_prefix"] / n_att if n_att else 0.0,
                "mean_edge_flips": st["flips"] / n_att if n_att else 0.0,
                "mean_feature_edits": st["feats"] / n_att if n_att else 0.0,
                "seconds_per_graph": (attack_s + st["eval_s"]) / n_att if n_att else 0.0,

@@ -1,8 +1,12 @@
 """Leaderboard: aggregate run records (pandas) into tables and plots.
 
-Cells are mean ± std over victim seeds (population std, ddof=0). Per dataset and victim: rows =
-attacks, columns = budgets, cell = ASR (and accuracy under attack); the best ASR per column is
-bold; ``avg rank`` is the mean over budgets of the attack's ASR rank (1 = strongest).
+Cells are mean ± std over victim seeds (population std, ddof=0). Per dataset and victim, one
+table per *target group* (structure-only, feature-only, both budgets: attacks of different
+targets are never ranked in one column): rows = attacks, columns = budgets, cell = ASR (and
+accuracy under attack); the best ASR per column is bold; ``avg rank`` is the mean over budgets
+of the attack's ASR rank within its group (1 = strongest); each row names the attack's knowledge
+(gradients / queries / none) and its victim queries and seconds per graph. Sections follow the
+grid's dataset order (:data:`DATASET_ORDER`, then alphabetical) and victim order.
 Outputs: ``LEADERBOARD.md``, ``leaderboard.csv`` (long format), ``leaderboard.tex``,
 ``leaderboard.html``, ``plots/asr_vs_budget_<dataset>.png`` and ``plots/time_vs_asr.png``.
 """
@@ -17,6 +21,26 @@ from .errors import CamaError
 from .records import load_records, versions, write_text_atomic
 
 KEYS = ["dataset", "victim", "attack", "budget_kind", "budget"]
+#: the leaderboard grid's dataset order (bench.toml); other datasets follow alphabetically
+DATASET_ORDER = ["MUTAG", "PROTEINS", "NCI1", "IMDB-BINARY", "IMDB-MULTI", "REDDIT-BINARY", "DD", "ENZYMES"]
+TARGET_GROUPS = ("structure", "features", "both")
+
+
+def target_group(targets) -> str:
+    """``structure``, ``features`` or ``both`` from a record's ``targets`` list."""
+    targets = set(targets) if isinstance(targets, (list, tuple, set)) else {"structure"}
+    return "both" if len(targets) == 2 else next(iter(targets))
+
+
+def section_order(agg: pd.DataFrame) -> list[tuple[str, str]]:
+    """(dataset, victim) pairs in grid order: DATASET_ORDER then alphabetical; victims by registry."""
+    from victims import ARCHITECTURES
+
+    ds_rank = {d: i for i, d in enumerate(DATASET_ORDER)}
+    v_rank = {v: i for i, v in enumerate(ARCHITECTURES)}
+    pairs = agg[["dataset", "victim"]].drop_duplicates().itertuples(index=False)
+    return sorted(((d, v) for d, v in pairs),
+                  key=lambda p: (ds_rank.get(p[0], len(ds_rank)), p[0], v_rank.get(p[1], len(v_rank)), p[1]))
 
 
 def attack_labels(df: pd.DataFrame) -> pd.Series:
@@ -53,22 +77,27 @@ def aggregate(records: list[dict]) -> pd.DataFrame:
     n_used = len(df)
     df["attack"] = attack_labels(df)
     df["sampled"] = df.get("sampled", False)
+    df["group"] = df["targets"].map(target_group) if "targets" in df else "structure"
+    df["knowledge"] = df["knowledge"].fillna("?") if "knowledge" in df else "?"
+    df["relaxation"] = df["relaxation"].fillna("?") if "relaxation" in df else "?"
     g = df.groupby(KEYS, sort=False)
     out = g.agg(asr_mean=("asr", "mean"), asr_std=("asr", lambda s: s.std(ddof=0)),
                 adv_acc_mean=("adv_acc", "mean"), adv_acc_std=("adv_acc", lambda s: s.std(ddof=0)),
                 clean_acc_mean=("clean_acc", "mean"), n_seeds=("victim_seed", "nunique"),
                 n_attacked=("n_attacked", "sum"), sampled=("sampled", "any"),
                 seconds_per_graph=("seconds_per_graph", "mean"), queries_per_graph=("queries_per_graph", "mean"),
-                mean_edge_flips=("mean_edge_flips", "mean"), mean_feature_edits=("mean_feature_edits", "mean"))
+                mean_edge_flips=("mean_edge_flips", "mean"), mean_feature_edits=("mean_feature_edits", "mean"),
+                group=("group", "first"), knowledge=("knowledge", "first"), relaxation=("relaxation", "first"))
     out = out.reset_index()
     out.attrs["records_used"] = n_used  # after superseded duplicates are dropped
     return out
 
 
 def add_ranks(agg: pd.DataFrame) -> pd.DataFrame:
-    """``rank`` of every attack within (dataset, victim, budget) by ASR (1 = best, ties share the min)."""
+    """``rank`` of every attack within (dataset, victim, target group, budget) by ASR (1 = best, ties
+    share the min)."""
     agg = agg.copy()
-    agg["rank"] = agg.groupby(["dataset", "victim", "budget_kind", "budget"])["asr_mean"].rank(
+    agg["rank"] = agg.groupby(["dataset", "victim", "group", "budget_kind", "budget"])["asr_mean"].rank(
         ascending=False, method="min")
     return agg
 
@@ -79,18 +108,30 @@ def _cell(r, bold: bool) -> str:
 
 
 def block_tables(agg: pd.DataFrame):
-    """Yield (dataset, victim, wide DataFrame of formatted cells with an avg-rank column)."""
+    """Yield (dataset, victim, target group, wide DataFrame of formatted cells with avg rank,
+    knowledge, queries and seconds per graph), in :func:`section_order`."""
     agg = add_ranks(agg)
-    for (ds, victim), part in agg.groupby(["dataset", "victim"], sort=False):
-        best = part.groupby("budget")["asr_mean"].transform("max")
-        part = part.assign(cell=[_cell(r, r.asr_mean == b and r.asr_mean > 0) for r, b in zip(part.itertuples(), best)])
-        wide = part.pivot(index="attack", columns="budget", values="cell")
-        wide.columns = [f"ρ={b:g}" for b in wide.columns]
-        wide["avg rank"] = part.groupby("attack")["rank"].mean().round(2)
-        wide["s/graph"] = part.groupby("attack")["seconds_per_graph"].mean().map(lambda v: f"{v:.4f}")
-        sampled = part.groupby("attack")["sampled"].any()
-        wide.index = [f"{a}*" if sampled[a] else a for a in wide.index]
-        yield ds, victim, wide.sort_values("avg rank")
+    for ds, victim in section_order(agg):
+        both = agg[(agg.dataset == ds) & (agg.victim == victim)]
+        for group in TARGET_GROUPS:
+            part = both[both.group == group]
+            if len(part):
+                yield ds, victim, group, _wide(part)
+
+
+def _wide(part: pd.DataFrame) -> pd.DataFrame:
+    best = part.groupby("budget")["asr_mean"].transform("max")
+    part = part.assign(cell=[_cell(r, r.asr_mean == b and r.asr_mean > 0) for r, b in zip(part.itertuples(), best)])
+    wide = part.pivot(index="attack", columns="budget", values="cell")
+    wide.columns = [f"ρ={b:g}" for b in wide.columns]
+    by = part.groupby("attack")
+    wide["avg rank"] = by["rank"].mean().round(2)
+    wide["knowledge"] = by["knowledge"].first()
+    wide["queries/graph"] = by["queries_per_graph"].mean().map(lambda v: f"{v:.0f}")
+    wide["s/graph"] = by["seconds_per_graph"].mean().map(lambda v: f"{v:.4f}")
+    sampled = by["sampled"].any()
+    wide.index = [f"{a}*" if sampled[a] else a for a in wide.index]
+    return wide.sort_values("avg rank")
 
 
 def write_leaderboard(runs: str | Path, out: str | Path, command: str, victims_md: str | Path | None = None) -> list[Path]:
@@ -115,12 +156,18 @@ def write_leaderboard(runs: str | Path, out: str | Path, command: str, victims_m
     md = ["# cama leaderboard", ""] + header
     tex = ["% cama leaderboard. " + " ".join(header).replace("\n", " ")]
     html = [f"<h1>cama leaderboard</h1><p>{' '.join(header)}</p>"]
-    clean = agg.groupby(["dataset", "victim"], sort=False)["clean_acc_mean"].first().reset_index()
-    for ds, victim, wide in block_tables(agg):
-        acc = clean[(clean.dataset == ds) & (clean.victim == victim)].clean_acc_mean.iloc[0]
-        md += [f"## {ds} — {victim} (clean accuracy {acc:.3f})", "", wide.to_markdown(), ""]
-        tex.append(wide.to_latex(caption=f"{ds} / {victim}", escape=True).replace("**", ""))
-        html.append(f"<h2>{ds} — {victim} (clean accuracy {acc:.3f})</h2>" + wide.to_html(escape=False))
+    clean = agg.groupby(["dataset", "victim"], sort=False)["clean_acc_mean"].first()
+    sections = section_order(agg)
+    titles = {(d, v): f"{d} — {v} (clean accuracy {clean[(d, v)]:.3f})" for d, v in sections}
+    md += ["Contents: " + " · ".join(f"[{d} — {v}](#{_anchor(titles[(d, v)])})" for d, v in sections), ""]
+    for ds, victim, group, wide in block_tables(agg):
+        if group == next(g for g in TARGET_GROUPS if ((agg.dataset == ds) & (agg.victim == victim) &
+                                                     (agg.group == g)).any()):
+            md += [f"## {titles[(ds, victim)]}", ""]
+            html.append(f"<h2>{titles[(ds, victim)]}</h2>")
+        md += [f"**{GROUP_TITLES[group]}**", "", wide.to_markdown(), ""]
+        tex.append(wide.to_latex(caption=f"{ds} / {victim} / {GROUP_TITLES[group]}", escape=True).replace("**", ""))
+        html.append(f"<h3>{GROUP_TITLES[group]}</h3>" + wide.to_html(escape=False))
     if victims_md and Path(victims_md).is_file():
         md += ["## Victims (clean accuracy)", "", Path(victims_md).read_text().split("\n", 2)[-1]]
     for name, text in (("LEADERBOARD.md", "\n".join(md)), ("leaderboard.tex", "\n\n".join(tex)),
@@ -129,6 +176,17 @@ def write_leaderboard(runs: str | Path, out: str | Path, command: str, victims_m
         written.append(out / name)
     written += write_plots(agg, out / "plots")
     return written
+
+
+GROUP_TITLES = {"structure": "structure attacks (edge-flip budget)", "features": "feature attacks (node budget)",
+                "both": "structure + feature attacks (both budgets)"}
+
+
+def _anchor(title: str) -> str:
+    """GitHub's anchor of a markdown heading: lower case, punctuation dropped, spaces → '-'."""
+    import re
+
+    return re.sub(r"[^\w\- ]", "", title.lower()).replace(" ", "-")
 
 
 def write_plots(agg: pd.DataFrame, folder: Path) -> list[Path]:

@@ -66,14 +66,21 @@ def check_model_output(model: torch.nn.Module, dataset: GraphDataset, device: to
     check_logits(logits, batch.num_graphs, dataset.num_classes)
 
 
-def skip_reason(attack, model: torch.nn.Module, dataset: GraphDataset, cam_layer: str | None) -> str | None:
+def skip_reason(attack, model: torch.nn.Module, dataset: GraphDataset, cam_layer: str | None,
+                allow_unfaithful: bool = False) -> str | None:
     from .importance import find_cam_layers
+    from .relaxation import probe_relaxation
 
     reason = attack.inapplicable(dataset.featurizer)
     if reason:
         return reason
     if attack.needs_edge_weight and not accepts_edge_weight(model):
         return "needs gradients w.r.t. edges; the model's forward takes no edge_weight"
+    if attack.needs_edge_weight and not allow_unfaithful:
+        relaxation = probe_relaxation(model, dataset.graphs)
+        if not relaxation.faithful:
+            return (f"the model's edge weights are not a faithful relaxation: {relaxation.reason}; a gradient "
+                    "attack would optimise another model (README \"Edge weights\"; --allow-unfaithful runs it anyway)")
     if attack.uses_importance:
         try:
             find_cam_layers(model, cam_layer)
@@ -85,9 +92,12 @@ def skip_reason(attack, model: torch.nn.Module, dataset: GraphDataset, cam_layer
 def evaluate_robustness(model: torch.nn.Module, dataset: GraphDataset | str, attacks="all",
                         budgets=(0.05, 0.1, 0.2), budget_kind: str = "ratio", device: str = "auto", seed: int = 0,
                         split: dict | None = None, name: str = "custom", cam_layer: str | None = None,
-                        max_graphs: int | None = None, data_root=None) -> RobustnessReport:
+                        max_graphs: int | None = None, data_root=None, allow_unfaithful: bool = False
+                        ) -> RobustnessReport:
     """Robustness report of ``model`` (see module docstring). ``split`` defaults to the seeded
-    stratified 80/10/10 split (the one ``cama train`` uses for the same seed)."""
+    stratified 80/10/10 split (the one ``cama train`` uses for the same seed). Gradient attacks are
+    skipped, with the failed check as the reason, when the model's edge weights fail the
+    edge-weight contract (:mod:`cama.relaxation`), unless ``allow_unfaithful``."""
     from attacks import ATTACKS, make_attacks
 
     ds = load_dataset(dataset, root=data_root) if isinstance(dataset, str) else dataset
@@ -100,7 +110,7 @@ def evaluate_robustness(model: torch.nn.Module, dataset: GraphDataset | str, att
     report = RobustnessReport(name=name, dataset=ds.name, clean_acc=float("nan"), n_test=len(split["test"]))
     start = time.perf_counter()
     for atk in make_attacks(names, {}):
-        reason = skip_reason(atk, model, ds, cam_layer)
+        reason = skip_reason(atk, model, ds, cam_layer, allow_unfaithful)
         if reason:
             report.skipped[atk.name] = reason
             continue

@@ -3,18 +3,33 @@
 With ``F`` the last layer's node embeddings and ``W`` the head's weight, the logits are
 ``y_g = W · mean_{n∈g} F_n + b``; Graph-CAM ``L_c[n] = ReLU(W_c · F_n)`` is therefore exact.
 
-Contract (for ours and for a user's model): ``forward(x, edge_index, batch, edge_weight=None)
--> logits [num_graphs, num_classes]``. ``edge_weight`` is a differentiable weight per edge:
-GCN consumes it natively; the other convolutions receive it through PyG's explain edge masks
-(``set_masks(..., apply_sigmoid=False)``), which scale every message by its edge's weight.
+**Edge-weight contract** (ours, and what a user's model must keep for gradient attacks):
+``forward(x, edge_index, batch, edge_weight=None) -> logits [num_graphs, num_classes]`` where
+``edge_weight`` w_e ∈ [0, 1] is one weight per directed edge of ``edge_index`` and
+
+* w = 1 is the same graph as the edge being present (all-ones weights ≡ no weights),
+* w = 0 is the same graph as the edge being absent (a weight-0 pair changes nothing),
+* the output does not depend on the order of the edge list (weights travel with their edges),
+* the output is differentiable in w.
+
+Every architecture implements it natively (this is the relaxation PRBCD/GRBCD/GradArgMax optimise):
+
+* GCN: weighted normalisation ``D_w^{-1/2}(A_w + I)D_w^{-1/2}`` (``gcn_norm``);
+* GIN: weighted sum ``(1 + ε) h_i + Σ_j w_ij h_j``;
+* GraphSAGE: weighted mean ``Σ_j w_ij h_j / Σ_j w_ij`` (0 where the sum is 0, like a node
+  without neighbours);
+* GAT: ``log w_ij`` added to the attention logits before the softmax, i.e.
+  ``α_ij = w_ij exp(e_ij) / Σ_k w_ik exp(e_ik)`` (computed in that form, so that w = 0 has a
+  finite gradient); self-loops keep weight 1.
 
 Speed: the graph operator is built once per forward and shared by all layers. For GCN that is
 ``Â = D^{-1/2}(A+I)D^{-1/2}`` (``gcn_norm``, once instead of once per layer); GCN, GIN and
 GraphSAGE then aggregate with one sparse CSR product ``Â·H`` per layer (``torch.sparse.mm``),
 about 5× faster than gathering and scattering messages per edge (GraphSAGE's mean folded into
-the weights ``1/deg``). Its backward multiplies by the CSR of the transpose, built once per
-forward (torch would re-sort it in every layer). When ``edge_weight`` needs a
-gradient (gradient attacks), or for GAT, messages go through the edge-list path instead.
+the weights ``1/Σw``). Its backward multiplies by the CSR of the transpose, built once per
+forward (torch would re-sort it in every layer), and, when the weights need a gradient, gives
+``∂L/∂Â_ij = ⟨∂L/∂Y_i, H_j⟩`` per stored entry, which autograd carries back to ``w``. GAT
+goes through PyG's ``GATConv`` (weighted: its attention softmax replaced as above).
 """
 from __future__ import annotations
 
@@ -24,9 +39,9 @@ from dataclasses import asdict, dataclass
 
 import torch
 from torch import Tensor, nn
-from torch_geometric.explain.algorithm.utils import clear_masks, set_masks
 from torch_geometric.nn import GATConv, GCNConv, GINConv, SAGEConv, global_mean_pool
 from torch_geometric.nn.conv.gcn_conv import gcn_norm
+from torch_geometric.utils import add_self_loops, remove_self_loops, scatter
 from torch_geometric.utils.sparse import index2ptr
 
 warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
@@ -55,28 +70,38 @@ class VictimConfig:
 
 
 class _Aggregate(torch.autograd.Function):
-    """``Y = A_t · H`` for a CSR operator ``A_t`` (row = target node). The backward
-    ``∂L/∂H = A_tᵀ · ∂L/∂Y`` multiplies by the CSR of ``A_tᵀ`` that the operator builds once, on
-    first use (torch's own backward re-sorts ``A_tᵀ`` in every layer of every step)."""
+    """``Y = A_t · H`` for a CSR operator ``A_t`` (row = target node) whose stored values are
+    ``values``. Backward: ``∂L/∂H = A_tᵀ · ∂L/∂Y`` with the CSR of ``A_tᵀ`` that the operator
+    builds once, on first use (torch's own backward re-sorts ``A_tᵀ`` in every layer of every
+    step), and, when ``values`` needs a gradient, ``∂L/∂A_t[i, j] = ⟨∂L/∂Y_i, H_j⟩``."""
 
     @staticmethod
-    def forward(ctx, h: Tensor, adj_t: Tensor) -> Tensor:
+    def forward(ctx, h: Tensor, values: Tensor, adj_t: Tensor) -> Tensor:
         ctx.adj_t = adj_t
+        ctx.save_for_backward(h)
         return torch.sparse.mm(adj_t, h)
 
     @staticmethod
     def backward(ctx, grad: Tensor):
-        return torch.sparse.mm(ctx.adj_t.cama_transpose(), grad), None
+        adj_t = ctx.adj_t
+        grad_h = torch.sparse.mm(adj_t.cama_transpose(), grad) if ctx.needs_input_grad[0] else None
+        grad_values = None
+        if ctx.needs_input_grad[1]:
+            h, = ctx.saved_tensors
+            # ⟨∂L/∂Y_i, H_j⟩ at the stored entries (i, j), in CSR order: a sampled dense product,
+            # never the E × hidden gather
+            grad_values = torch.sparse.sampled_addmm(adj_t, grad.contiguous(), h.t().contiguous(), beta=0.0).values()
+        return grad_h, grad_values, None
 
 
 class _OperatorAggregation:
     """Mixin for PyG convolutions: when given the classifier's CSR operator, aggregate with
-    :class:`_Aggregate` — a weighted sum whose weights already hold GCN's normalisation or
-    GraphSAGE's ``1/deg`` mean; any other sparse input goes to PyG's own aggregation."""
+    :class:`_Aggregate` — a weighted sum whose weights already hold the edge weights and GCN's
+    normalisation or GraphSAGE's ``1/Σw`` mean; any other sparse input goes to PyG's own aggregation."""
 
     def message_and_aggregate(self, adj_t, x):
         if hasattr(adj_t, "cama_transpose"):
-            return _Aggregate.apply(x[0] if isinstance(x, tuple) else x, adj_t)
+            return _Aggregate.apply(x[0] if isinstance(x, tuple) else x, adj_t.cama_values, adj_t)
         return super().message_and_aggregate(adj_t, x)
 
 
@@ -92,6 +117,40 @@ class _SAGEConv(_OperatorAggregation, SAGEConv):
     pass
 
 
+#: exponents of weighted attention are clipped here (only weight-0 candidates whose logit exceeds
+#: every present edge's by more than this are affected, and only in their gradient)
+_MAX_EXPONENT = 30.0
+
+
+class _GATConv(GATConv):
+    """PyG's ``GATConv``; with ``edge_weight``, attention ``α_ij ∝ w_ij exp(e_ij)`` — ``log w``
+    added to the logits before the softmax — over the edges plus self-loops of weight 1."""
+
+    def forward(self, x: Tensor, edge_index: Tensor, edge_weight: Tensor | None = None) -> Tensor:
+        if edge_weight is None:
+            return super().forward(x, edge_index)
+        edge_index, edge_weight = remove_self_loops(edge_index, edge_weight)
+        edge_index, edge_weight = add_self_loops(edge_index, edge_weight, fill_value=1.0, num_nodes=x.size(0))
+        loops, self.add_self_loops = self.add_self_loops, False
+        try:  # the weights reach edge_update as edge_attr (this conv has no edge features)
+            return super().forward(x, edge_index, edge_attr=edge_weight)
+        finally:
+            self.add_self_loops = loops
+
+    def edge_update(self, alpha_j, alpha_i, edge_attr, index, ptr, dim_size):
+        if edge_attr is None or self.lin_edge is not None:
+            return super().edge_update(alpha_j, alpha_i, edge_attr, index, ptr, dim_size)
+        e = torch.nn.functional.leaky_relu(alpha_j if alpha_i is None else alpha_j + alpha_i, self.negative_slope)
+        w = edge_attr.view(-1, 1)
+        with torch.no_grad():  # a shift per target node (softmax is shift-invariant): the largest present logit
+            top = scatter(torch.where(w > 0, e, torch.full_like(e, float("-inf"))), index, 0, dim_size, "max")
+            top = torch.where(torch.isfinite(top), top, torch.zeros_like(top))
+        num = w * torch.exp(torch.clamp(e - top[index], max=_MAX_EXPONENT))
+        den = scatter(num, index, 0, dim_size, "sum")
+        alpha = num / den.clamp_min(torch.finfo(num.dtype).tiny)[index]
+        return torch.nn.functional.dropout(alpha, p=self.dropout, training=self.training)
+
+
 def _make_conv(arch: str, in_ch: int, out_ch: int, heads: int) -> nn.Module:
     if arch == "gcn":
         return _GCNConv(in_ch, out_ch, normalize=False)  # normalised once per forward (GraphClassifier.operator)
@@ -101,7 +160,7 @@ def _make_conv(arch: str, in_ch: int, out_ch: int, heads: int) -> nn.Module:
     if arch == "graphsage":
         return _SAGEConv(in_ch, out_ch, aggr="mean")
     if arch == "gat":
-        return GATConv(in_ch, out_ch // heads, heads=heads)
+        return _GATConv(in_ch, out_ch // heads, heads=heads)
     raise ValueError(arch)
 
 
@@ -118,60 +177,57 @@ class GraphClassifier(nn.Module):
         self.dropout = nn.Dropout(config.dropout)
         self.head = nn.Linear(config.hidden, config.num_classes)
 
-    @property
-    def native_edge_weight(self) -> bool:
-        return self.config.arch == "gcn"
-
     @staticmethod
-    def transposed_csr(edge_index: Tensor, num_nodes: int, weight: Tensor | None = None) -> Tensor:
+    def transposed_csr(edge_index: Tensor, num_nodes: int, weight: Tensor | None = None,
+                       dtype: torch.dtype = torch.float32) -> Tensor:
         """``adj_t`` as a CSR matrix: row = target node, column = source node, built with one
-        argsort. Repeated edges stay separate entries and are summed by the product, exactly as
-        message passing sums repeated messages. ``adj_t.cama_transpose()`` builds (once) the
-        CSR of its transpose, for the backward pass."""
+        argsort; entry ``(dst_e, src_e)`` holds ``weight[e]`` (sorted together, so a weight never
+        lands on another edge). Repeated edges stay separate entries and are summed by the
+        product, exactly as message passing sums repeated messages. ``adj_t.cama_transpose()``
+        builds (once) the CSR of its transpose, for the backward pass; ``adj_t.cama_values`` are
+        the stored values, differentiable w.r.t. ``weight``."""
         src, dst = edge_index
-        values = torch.ones(src.numel(), device=src.device) if weight is None else weight
-        adj_t = _csr(dst, src, values, num_nodes)
-        adj_t.cama_transpose = functools.cache(lambda: _csr(src, dst, values, num_nodes))
+        values = torch.ones(src.numel(), device=src.device, dtype=dtype) if weight is None else weight
+        order = torch.argsort(dst * num_nodes + src)
+        rows, cols, sorted_values = dst[order], src[order], values[order]
+        plain = sorted_values.detach()
+        adj_t = torch.sparse_csr_tensor(index2ptr(rows, num_nodes), cols, plain, (num_nodes, num_nodes))
+        adj_t.cama_values, adj_t.cama_rows, adj_t.cama_cols = sorted_values, rows, cols
+        adj_t.cama_transpose = functools.cache(lambda: _csr(cols, rows, plain, num_nodes))
         return adj_t
 
-    def operator(self, edge_index: Tensor, num_nodes: int, edge_weight: Tensor | None = None
-                 ) -> tuple[Tensor, Tensor | None]:
+    def operator(self, edge_index: Tensor, num_nodes: int, edge_weight: Tensor | None = None,
+                 dtype: torch.dtype = torch.float32) -> tuple[Tensor, Tensor | None]:
         """The message-passing operator every layer uses: ``(adjacency, edge weights)``.
 
-        GCN: the normalised ``Â`` with self-loops. A CSR matrix (row = target node, PyG's
-        ``adj_t``) when no gradient w.r.t. the edge weights is needed, else the edge list of
-        ``Â`` with its weights. GIN/GraphSAGE without edge weights: the CSR adjacency. GAT,
-        and weighted GIN/GraphSAGE (explain masks): the edge list unchanged.
+        GCN: the CSR of the normalised ``Â`` with self-loops (weighted ``gcn_norm``); GIN: the
+        CSR of ``A_w``; GraphSAGE: the CSR of ``A_w`` with rows divided by ``Σ_j w_ij`` (the
+        weighted mean). GAT: the edge list and its weights, unchanged.
         """
         arch = self.config.arch
         if arch == "gcn":
-            edge_index, edge_weight = gcn_norm(edge_index, edge_weight, num_nodes, add_self_loops=True)
-            if edge_weight.requires_grad:
-                return edge_index, edge_weight
+            edge_index, edge_weight = gcn_norm(edge_index, edge_weight, num_nodes, add_self_loops=True, dtype=dtype)
             return self.transposed_csr(edge_index, num_nodes, edge_weight), None
-        if arch == "gin" and edge_weight is None:
-            return self.transposed_csr(edge_index, num_nodes), None
-        if arch == "graphsage" and edge_weight is None:  # mean aggregation: weight 1/in-degree
-            deg = torch.bincount(edge_index[1], minlength=num_nodes).clamp(min=1)
-            return self.transposed_csr(edge_index, num_nodes, 1.0 / deg[edge_index[1]].float()), None
+        if arch == "gin":
+            return self.transposed_csr(edge_index, num_nodes, edge_weight, dtype), None
+        if arch == "graphsage":  # mean aggregation: weight w_ij / Σ_j w_ij
+            if edge_weight is None:
+                deg = torch.bincount(edge_index[1], minlength=num_nodes).clamp(min=1)
+                return self.transposed_csr(edge_index, num_nodes, 1.0 / deg[edge_index[1]].to(dtype)), None
+            total = scatter(edge_weight, edge_index[1], 0, num_nodes, "sum")
+            total = torch.where(total > 0, total, torch.ones_like(total))
+            return self.transposed_csr(edge_index, num_nodes, edge_weight / total[edge_index[1]]), None
         return edge_index, edge_weight
 
     def node_embeddings(self, x: Tensor, edge_index: Tensor, edge_weight: Tensor | None = None) -> list[Tensor]:
         """Node embeddings after every message-passing layer (post-activation), last one pooled."""
-        masked = edge_weight is not None and not self.native_edge_weight
-        if masked:
-            set_masks(self, edge_weight, edge_index, apply_sigmoid=False)
-        try:
-            adjacency, weight = self.operator(edge_index, x.size(0), None if masked else edge_weight)
-            out, h = [], x
-            for conv, norm in zip(self.convs, self.norms):
-                h = conv(h, adjacency, weight) if weight is not None else conv(h, adjacency)
-                h = torch.relu(norm(h))
-                out.append(h)
-            return out
-        finally:
-            if masked:
-                clear_masks(self)
+        adjacency, weight = self.operator(edge_index, x.size(0), edge_weight, x.dtype)
+        out, h = [], x
+        for conv, norm in zip(self.convs, self.norms):
+            h = conv(h, adjacency, weight) if weight is not None else conv(h, adjacency)
+            h = torch.relu(norm(h))
+            out.append(h)
+        return out
 
     def readout(self, embedding: Tensor, batch: Tensor | None) -> Tensor:
         """Logits from last-layer node embeddings: linear head on the per-graph mean."""

@@ -47,6 +47,7 @@ class Victim:
     path: Path | None = None
     epochs: int = 0
     train_seconds: float = 0.0  #: wall time of training (0 for checkpoints written before it was recorded)
+    source: str = "file"  #: where it came from: "zoo", "cache", "trained" or "file"
 
     def to_checkpoint(self) -> dict:
         return {"format": CHECKPOINT_FORMAT, "state_dict": {k: v.cpu() for k, v in self.model.state_dict().items()},
@@ -131,16 +132,34 @@ def victim_path(dataset: GraphDataset, arch: str, seed: int = 0, cfg: TrainConfi
     return victim_cache_dir(cache_dir) / f"{victim_key(dataset, arch, seed, cfg or TrainConfig())}.pt"
 
 
+def locate_victim(dataset: GraphDataset, arch: str, seed: int = 0, cfg: TrainConfig | None = None,
+                  cache_dir: str | Path | None = None) -> tuple[Path, str]:
+    """Where the victim for (dataset, arch, seed, cfg) is: ``(zoo file, "zoo")`` when the victim
+    zoo holds it (:mod:`victims.zoo`), else ``(cache file, "cache")`` — which may not exist yet."""
+    from .zoo import zoo_path
+
+    cfg = cfg or TrainConfig()
+    found = zoo_path(victim_key(dataset, arch, seed, cfg))
+    if found is not None:
+        return found, "zoo"
+    return victim_path(dataset, arch, seed, cfg, cache_dir), "cache"
+
+
 def get_victim(dataset: GraphDataset, arch: str, seed: int = 0, cfg: TrainConfig | None = None,
                device: str | torch.device = "auto", cache_dir: str | Path | None = None, retrain: bool = False,
                progress: bool = True) -> Victim:
-    """Return the cached victim for (dataset, arch, seed, cfg), training and caching it when missing."""
+    """The victim for (dataset, arch, seed, cfg): from the victim zoo when it holds it, else from the
+    cache, else trained and cached (``retrain`` skips zoo and cache). ``Victim.source`` says which."""
     check_arch(arch)
-    path = victim_path(dataset, arch, seed, cfg, cache_dir)
+    path, source = locate_victim(dataset, arch, seed, cfg, cache_dir)
     if path.is_file() and not retrain:
-        return load_victim(path, device)
+        victim = load_victim(path, device)
+        victim.source = source
+        return victim
+    path = victim_path(dataset, arch, seed, cfg, cache_dir)
     if not is_writable_dir(path.parent):
         raise CamaError(f"Victim cache {path.parent} is not writable; set CAMA_CACHE or pass --cache-dir to a writable folder.")
     victim = train_victim(dataset, arch, seed, cfg, device, progress)
     victim.path = save_victim(victim, path)
+    victim.source = "trained"
     return victim
