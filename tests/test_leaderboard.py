@@ -18,7 +18,7 @@ def runs(mutag, session_cache, tmp_path_factory):
     folder = tmp_path_factory.mktemp("runs")
     for seed in (0, 1):
         v = get_victim(mutag, "gcn", seed=seed, device="cpu", progress=False)
-        for name in ("cama", "random-feature", "random"):
+        for name in ("cama", "random-feature", "random", "degree"):
             out = evaluate_attack(v.model, mutag, v.split["test"], make_attack(name), parse_budgets("0.1,0.2"),
                                   victim_name="gcn", victim_seed=seed, seed=seed)
             for rec in out.records:
@@ -28,18 +28,28 @@ def runs(mutag, session_cache, tmp_path_factory):
 
 def test_mean_std_arithmetic(runs):
     records = load_records(runs)
-    assert len(records) == 12
+    assert len(records) == 16
     agg = aggregate(records)
-    assert len(agg) == 6 and (agg.n_seeds == 2).all()
+    assert len(agg) == 8 and (agg.n_seeds == 2).all()
     for row in agg.itertuples():
         asrs = [r["asr"] for r in records if r["attack"] == row.attack and r["budget"] == row.budget]
         assert row.asr_mean == pytest.approx(statistics.fmean(asrs))
         assert row.asr_std == pytest.approx(statistics.pstdev(asrs))
 
 
+def test_tables_per_target_group(runs):
+    """Attacks of different targets are never ranked in one table: cama (both budgets) has its own."""
+    tables = {group: wide for _, _, group, wide in block_tables(aggregate(load_records(runs)))}
+    assert set(tables) == {"structure", "features", "both"}
+    assert set(tables["structure"].index) == {"random", "degree"}
+    assert list(tables["both"].index) == ["cama"] and list(tables["features"].index) == ["random-feature"]
+    assert {"knowledge", "queries/graph", "s/graph"} <= set(tables["structure"].columns)
+
+
 def test_best_cells_are_bold_and_ranked(runs):
     agg = aggregate(load_records(runs))
-    (_, _, wide), = list(block_tables(agg))
+    agg = agg[agg.group == "structure"]
+    (_, _, _, wide), = list(block_tables(agg))
     for col in ("ρ=0.1", "ρ=0.2"):
         best = agg[agg.budget == float(col[2:])].sort_values("asr_mean").iloc[-1]
         assert wide.loc[best.attack, col].startswith("**")

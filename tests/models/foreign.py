@@ -62,3 +62,27 @@ class NaNModel(SumPoolNoWeight):
 
 def build_nan(num_features, num_classes):
     return NaNModel(num_features, num_classes)
+
+
+class MaskedMeanSAGE(nn.Module):
+    """Edge weights through PyG's explain masks on a mean aggregation: weight-0 pairs still count in
+    the mean's denominator, so the relaxation is unfaithful (check (a) of cama.relaxation fails)."""
+
+    def __init__(self, num_features, num_classes):
+        super().__init__()
+        from torch_geometric.nn import SAGEConv
+
+        torch.manual_seed(0)
+        self.conv = SAGEConv(num_features, 32, aggr="mean")
+        self.head = nn.Linear(32, num_classes)
+
+    def forward(self, x, edge_index, batch, edge_weight=None):
+        from torch_geometric.explain.algorithm.utils import clear_masks, set_masks
+        from torch_geometric.nn import global_mean_pool
+
+        if edge_weight is not None:
+            set_masks(self, edge_weight, edge_index, apply_sigmoid=False)
+        try:
+            return self.head(global_mean_pool(torch.relu(self.conv(x, edge_index)), batch))
+        finally:
+            clear_masks(self)

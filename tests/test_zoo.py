@@ -1,0 +1,89 @@
+"""The victim zoo: committed checkpoints of the leaderboard's victims, and cells that reproduce from them."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from cama.evaluate import predict
+from victims.store import get_victim, victim_key
+from victims.zoo import read_manifest, verify_entry, zoo_dir, zoo_size
+
+ROOT = Path(__file__).resolve().parents[1]
+MANIFEST = read_manifest()
+TEST_DATASETS = ("MUTAG", "PROTEINS", "IMDB-BINARY", "ENZYMES")
+
+
+def test_zoo_covers_the_leaderboard_grid_and_stays_small():
+    import tomllib
+
+    grid = tomllib.loads((ROOT / "bench.toml").read_text())
+    want = {(d, v, s) for d in grid["datasets"] for v in grid["victims"] for s in grid["seeds"]}
+    have = {(e["dataset"], e["arch"], e["seed"]) for e in MANIFEST}
+    assert want <= have, sorted(want - have)[:5]
+    assert zoo_size() <= 25 * 2**20
+
+
+@pytest.mark.parametrize("entry", MANIFEST, ids=[e["file"] for e in MANIFEST])
+def test_manifest_entry_file_and_checksum(entry):
+    verify_entry(entry)
+
+
+@pytest.mark.parametrize("name", TEST_DATASETS)
+def test_zoo_victims_reach_their_manifest_accuracy(tu_root, name):
+    """Every zoo victim of the dataset loads, matches its cache key, and has its clean test accuracy."""
+    from cama.data import load_dataset
+
+    ds = load_dataset(name, root=tu_root)
+    entries = [e for e in MANIFEST if e["dataset"] == name]
+    assert entries
+    for e in entries:
+        v = get_victim(ds, e["arch"], e["seed"], device="cpu", progress=False)
+        assert v.source == "zoo" and v.path.name == e["file"] == f"{victim_key(ds, e['arch'], e['seed'], v.train_config)}.pt"
+        test = ds[v.split["test"]]
+        acc = float((predict(v.model, test, torch.device("cpu")) == torch.cat([g.y for g in test])).float().mean())
+        assert acc == pytest.approx(e["test_acc"], abs=1e-9), e["file"]
+
+
+#: committed leaderboard cells of deterministic attacks, re-run from the zoo (one GCN, one GAT, …)
+CELLS = [("MUTAG", "gcn", "cama-node"), ("MUTAG", "gat", "gradargmax"), ("PROTEINS", "gat", "degree"),
+         ("IMDB-BINARY", "gin", "cama-node-1pass")]
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_committed_cells_reproduce_from_the_zoo(tu_root, threads):
+    from cama.bench import BenchConfig, make_cells, run_cell
+    from cama.data import load_dataset
+    from cama.records import load_records
+
+    committed = {r["run_id"]: r for r in load_records(ROOT / "results" / "runs" / "bench")}
+    cfg = BenchConfig.from_toml(ROOT / "bench.toml")
+    cells = [c for c in make_cells(cfg) if (c.dataset, c.victim, c.spec.label) in CELLS and c.seed == 0]
+    assert len(cells) == len(CELLS)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        for cell in cells:
+            ds = load_dataset(cell.dataset, root=tu_root)
+            victim = get_victim(ds, cell.victim, cell.seed, device="cpu", progress=False)
+            assert victim.source == "zoo"
+            for rec in run_cell(cell, cfg, ds, victim):
+                old = committed.get(rec["run_id"])
+                assert old is not None, (cell.name, "no committed record")
+                assert (rec["asr"], rec["n_attacked"]) == (old["asr"], old["n_attacked"]), (cell.name, rec["budget"])
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_zoo_can_be_disabled(monkeypatch, mutag, session_cache):
+    monkeypatch.setenv("CAMA_ZOO", "none")
+    assert zoo_dir() is None and read_manifest() == []
+    assert get_victim(mutag, "gcn", 0, device="cpu", progress=False).source in ("cache", "trained")
+
+
+def test_manifest_is_plain_json():
+    data = json.loads((zoo_dir() / "manifest.json").read_text())
+    assert data["format"] == "cama-zoo/1" and len(data["victims"]) == len(MANIFEST)
+    assert {"dataset", "arch", "seed", "train_config", "featurizer", "test_acc", "sha256", "bytes"} <= set(MANIFEST[0])
