@@ -21,6 +21,8 @@ Configuration (TOML; every key optional, flags of ``cama bench`` override them):
     [attacks.cama]                           # table name = label in the leaderboard
     [attacks.prbcd]
     max_graphs = 50                          # seeded sample for an expensive baseline
+    [attacks.grbcd]
+    max_graphs = {DD = 20}                   # a sample on one dataset only
     [attacks.cama-node-1pass]
     attack = "cama-node"                     # registry name when the label differs
     rounds = 0                               # other keys are attack parameters
@@ -59,6 +61,8 @@ class AttackSpec:
     attack: str
     params: tuple[tuple[str, object], ...] = ()
     max_graphs: int | None = None
+    #: per-dataset sample sizes, overriding ``max_graphs`` (TOML ``max_graphs = {DD = 20}``)
+    max_graphs_by: tuple[tuple[str, int], ...] = ()
 
     def build(self, importance: str):
         from attacks import make_attack
@@ -154,9 +158,15 @@ def parse_attack_table(table, source: str = "config") -> list[AttackSpec]:
         body = dict(body)
         name = body.pop("attack", label)
         mg = body.pop("max_graphs", None)
-        if mg is not None and (not isinstance(mg, int) or mg < 0):
-            raise CamaError(f"{source}: [attacks.{label}] max_graphs must be a non-negative integer.")
-        specs.append(AttackSpec(label, name, tuple(sorted(body.items())), mg or None))
+        by = {}
+        if isinstance(mg, dict):  # per dataset, e.g. {DD = 20}
+            by, mg = mg, None
+        for value in [mg, *by.values()]:
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+                raise CamaError(f"{source}: [attacks.{label}] max_graphs must be a non-negative integer "
+                                "or a table of them per dataset (e.g. {DD = 20}).")
+        specs.append(AttackSpec(label, name, tuple(sorted(body.items())), mg or None,
+                                tuple(sorted((k, v) for k, v in by.items()))))
     return specs
 
 
@@ -189,6 +199,10 @@ def make_cells(cfg: BenchConfig) -> list[Cell]:
 
 
 def cell_max_graphs(cell: Cell, cfg: BenchConfig) -> int | None:
+    """The cell's sample size: the attack's per-dataset value, else the attack's, else the grid's (None = all)."""
+    by = dict(cell.spec.max_graphs_by)
+    if cell.dataset in by:
+        return by[cell.dataset] or None
     return cell.spec.max_graphs if cell.spec.max_graphs is not None else cfg.max_graphs
 
 
@@ -338,7 +352,11 @@ def _run_local(pending: list[Cell], cfg: BenchConfig, data_root, cache_dir, devi
 
 
 def describe(cfg: BenchConfig) -> str:
-    attacks = ", ".join(s.label + (f" (sample {s.max_graphs})" if s.max_graphs else "") for s in cfg.attacks)
+    def sample(s: AttackSpec) -> str:
+        parts = ([f"sample {s.max_graphs}"] if s.max_graphs else []) + [f"{d} sample {n}" for d, n in s.max_graphs_by]
+        return f" ({', '.join(parts)})" if parts else ""
+
+    attacks = ", ".join(s.label + sample(s) for s in cfg.attacks)
     return (f"datasets {', '.join(cfg.datasets)} × victims {', '.join(cfg.victims)} × seeds "
             f"{', '.join(map(str, cfg.seeds))} × attacks [{attacks}] × budgets "
             f"{', '.join(f'{b:g}' for b in cfg.budgets)} ({cfg.budget_kind})")

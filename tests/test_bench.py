@@ -43,6 +43,18 @@ def test_config_from_toml(tmp_path):
     assert cfg.attacks[2].build("gradcam").describe_params()["rerank"] == 0
 
 
+def test_per_dataset_sample_sizes(tmp_path):
+    from cama.bench import cell_max_graphs
+
+    path = tmp_path / "b.toml"
+    path.write_text('datasets = ["MUTAG", "DD"]\n[attacks.prbcd]\nmax_graphs = {DD = 20}\n')
+    cfg = BenchConfig.from_toml(path)
+    assert {c.dataset: cell_max_graphs(c, cfg) for c in make_cells(cfg)} == {"MUTAG": None, "DD": 20}
+    path.write_text('[attacks.prbcd]\nmax_graphs = {DD = -1}\n')
+    with pytest.raises(CamaError, match="per dataset"):
+        BenchConfig.from_toml(path)
+
+
 @pytest.mark.parametrize("text, message", [
     ('dataset = ["MUTAG"]', "unknown key"),
     ('[attacks.x]\nattack = "nope"', "unknown attack"),

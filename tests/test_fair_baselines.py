@@ -189,3 +189,22 @@ def test_unfaithful_user_model_gets_gradient_attacks_skipped(mutag):
     forced = evaluate_robustness(MaskedMeanSAGE(mutag.num_features, 2), mutag, attacks=["grbcd"], budgets=(0.1,),
                                  max_graphs=5, allow_unfaithful=True)
     assert [r["relaxation"] for r in forced.records] == ["unfaithful"]
+
+
+@pytest.mark.parametrize("arch", ["gcn", "gin"])
+def test_combined_attack_never_weaker_than_its_parts(mutag, session_cache, arch):
+    """Per graph, cama fools the victim whenever cama-node or cama-feature alone does (same budgets)."""
+    from torch_geometric.data import Batch
+
+    victim = get_victim(mutag, arch, seed=0, device="cpu", progress=False)
+    batch = Batch.from_data_list(mutag[victim.split["test"]])
+    fooled = {}
+    for name in ("cama", "cama-node", "cama-feature"):
+        atk = make_attack(name)
+        ctx = AttackContext(model=victim.model, batch=batch, featurizer=mutag.featurizer)
+        res = atk.run(ctx, BUDGETS)
+        for b in BUDGETS:
+            edits = (res.ranked if res.ranked is not None else res.per_budget[b]).prefix(batch, *atk.limits(ctx, b))
+            fooled[name, b] = ctx.margins(apply_edits(batch, edits, mutag.featurizer)) < 0
+    for b in BUDGETS:
+        assert (fooled["cama", b] >= (fooled["cama-node", b] | fooled["cama-feature", b])).all(), b
