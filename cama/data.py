@@ -147,11 +147,6 @@ def _load_tu(name: str, root: Path, use_node_attr: bool):
             f"pointing to a folder that holds {name}/raw/{name}_A.txt.") from exc
 
 
-def _standardize(x: Tensor) -> Tensor:
-    std = x.std(dim=0, unbiased=False).clamp(min=1e-6)
-    return (x - x.mean(dim=0)) / std
-
-
 def load_dataset(name: str, root: str | Path | None = None, use_node_attr: bool | None = None,
                  max_degree: int | None = None, synthetic_graphs: int = 400, seed: int = 0) -> GraphDataset:
     """Load a dataset by name and featurize it.

@@ -27,6 +27,7 @@ import torch
 from torch_geometric.data import Batch, Data
 
 from .budget import Budget
+from .progress import progress_bar
 from .data import GraphDataset
 from .edits import apply_edits
 from .enforce import check_edits
@@ -115,55 +116,58 @@ def evaluate_attack(model: torch.nn.Module, dataset: GraphDataset, test_idx, att
              for b in budgets}
     attack_s, attack_queries = 0.0, 0
     adversarial: dict[str, list[Data]] = {str(b): [] for b in budgets} if keep_adversarial else {}
-    for chunk in _chunks(targets, MAX_CHUNK_NODES):
-        batch = Batch.from_data_list(chunk).to(device)
-        ctx = AttackContext(model=surrogate or model, batch=batch, featurizer=featurizer, seed=seed, victim=model,
-                            cam_layer=cam_layer)
-        t0 = time.perf_counter()
-        result = attack.run(ctx, budgets)
-        if model.training:  # dropout/batch-norm statistics would make the scores below random
-            raise CamaError(f"Attack '{attack.name}' left the victim in training mode; an attack must not "
-                            "call model.train().")
-        _sync(device)
-        attack_s += time.perf_counter() - t0
-        attack_queries += int(ctx.queries.sum())
-        # budgets in increasing order: a graph fooled (as the attacker sees it) at a smaller budget keeps
-        # that adversarial graph at every larger budget (monotone evaluation, module docstring)
-        locked = torch.zeros(batch.num_graphs, dtype=torch.bool, device=device)
-        locked_wrong = torch.zeros_like(locked)
-        locked_flips = torch.zeros(batch.num_graphs, dtype=torch.long, device=device)
-        locked_feats = torch.zeros_like(locked_flips)
-        locked_graphs: list[Data | None] = [None] * batch.num_graphs
-        for b in sorted(budgets, key=lambda b: b.value):
+    chunks = list(_chunks(targets, MAX_CHUNK_NODES))
+    with progress_bar(len(chunks), f"{attack.name} on {len(targets)} graphs", enabled=progress) as advance:
+        for chunk in chunks:
+            advance()
+            batch = Batch.from_data_list(chunk).to(device)
+            ctx = AttackContext(model=surrogate or model, batch=batch, featurizer=featurizer, seed=seed, victim=model,
+                                cam_layer=cam_layer)
             t0 = time.perf_counter()
-            s_lim, f_lim = attack.limits(ctx, b)
-            edits = result.ranked if result.ranked is not None else result.per_budget[b]
-            edits = edits.prefix(batch, s_lim, f_lim)
-            check_edits(attack.name, batch, edits, s_lim, f_lim, featurizer, epsilon)
-            adv = apply_edits(batch, edits, featurizer)
-            with torch.no_grad():
-                wrong = call_model(model, adv.x, adv.edge_index, adv.batch).argmax(-1) != batch.y
-                seen = wrong if surrogate is None else (
-                    call_model(surrogate, adv.x, adv.edge_index, adv.batch).argmax(-1) != batch.y)
+            result = attack.run(ctx, budgets)
+            if model.training:  # dropout/batch-norm statistics would make the scores below random
+                raise CamaError(f"Attack '{attack.name}' left the victim in training mode; an attack must not "
+                                "call model.train().")
             _sync(device)
-            st = stats[b]
-            st["eval_s"] += time.perf_counter() - t0
-            nf, nx = edits.counts(batch.num_graphs, batch.batch)
-            st["success_full_prefix"] += int(wrong.sum())
-            st["success"] += int(torch.where(locked, locked_wrong, wrong).sum())
-            st["flips"] += int(torch.where(locked, locked_flips, nf).sum())
-            st["feats"] += int(torch.where(locked, locked_feats, nx).sum())
-            st["queries"] += batch.num_graphs
-            graphs = split_adversarial(adv) if keep_adversarial else None
-            new = seen & ~locked
-            locked_wrong = torch.where(new, wrong, locked_wrong)
-            locked_flips = torch.where(new, nf, locked_flips)
-            locked_feats = torch.where(new, nx, locked_feats)
-            if keep_adversarial:
-                for g in new.nonzero(as_tuple=True)[0].tolist():
-                    locked_graphs[g] = graphs[g]
-                adversarial[str(b)].extend(locked_graphs[g] or graphs[g] for g in range(batch.num_graphs))
-            locked |= new
+            attack_s += time.perf_counter() - t0
+            attack_queries += int(ctx.queries.sum())
+            # budgets in increasing order: a graph fooled (as the attacker sees it) at a smaller budget keeps
+            # that adversarial graph at every larger budget (monotone evaluation, module docstring)
+            locked = torch.zeros(batch.num_graphs, dtype=torch.bool, device=device)
+            locked_wrong = torch.zeros_like(locked)
+            locked_flips = torch.zeros(batch.num_graphs, dtype=torch.long, device=device)
+            locked_feats = torch.zeros_like(locked_flips)
+            locked_graphs: list[Data | None] = [None] * batch.num_graphs
+            for b in sorted(budgets, key=lambda b: b.value):
+                t0 = time.perf_counter()
+                s_lim, f_lim = attack.limits(ctx, b)
+                edits = result.ranked if result.ranked is not None else result.per_budget[b]
+                edits = edits.prefix(batch, s_lim, f_lim)
+                check_edits(attack.name, batch, edits, s_lim, f_lim, featurizer, epsilon)
+                adv = apply_edits(batch, edits, featurizer)
+                with torch.no_grad():
+                    wrong = call_model(model, adv.x, adv.edge_index, adv.batch).argmax(-1) != batch.y
+                    seen = wrong if surrogate is None else (
+                        call_model(surrogate, adv.x, adv.edge_index, adv.batch).argmax(-1) != batch.y)
+                _sync(device)
+                st = stats[b]
+                st["eval_s"] += time.perf_counter() - t0
+                nf, nx = edits.counts(batch.num_graphs, batch.batch)
+                st["success_full_prefix"] += int(wrong.sum())
+                st["success"] += int(torch.where(locked, locked_wrong, wrong).sum())
+                st["flips"] += int(torch.where(locked, locked_flips, nf).sum())
+                st["feats"] += int(torch.where(locked, locked_feats, nx).sum())
+                st["queries"] += batch.num_graphs
+                graphs = split_adversarial(adv) if keep_adversarial else None
+                new = seen & ~locked
+                locked_wrong = torch.where(new, wrong, locked_wrong)
+                locked_flips = torch.where(new, nf, locked_flips)
+                locked_feats = torch.where(new, nx, locked_feats)
+                if keep_adversarial:
+                    for g in new.nonzero(as_tuple=True)[0].tolist():
+                        locked_graphs[g] = graphs[g]
+                    adversarial[str(b)].extend(locked_graphs[g] or graphs[g] for g in range(batch.num_graphs))
+                locked |= new
     n_att = len(targets)
     params = attack.describe_params()
     records = []

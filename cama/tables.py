@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 
 from .literature import literature
-from .records import versions
+from .records import versions, write_text_atomic
 
 
 def victims_frame(rows: list[dict]) -> pd.DataFrame:
@@ -41,6 +41,6 @@ def write_victims_table(rows: list[dict], out_dir: str | Path, command: str) -> 
     out_dir.mkdir(parents=True, exist_ok=True)
     df = victims_frame(rows)
     csv, md = out_dir / "victims.csv", out_dir / "victims.md"
-    df.to_csv(csv, index=False, float_format="%.4f")
-    md.write_text(victims_markdown(df, command))
+    write_text_atomic(csv, df.to_csv(index=False, float_format="%.4f"))
+    write_text_atomic(md, victims_markdown(df, command))
     return csv, md

@@ -21,7 +21,6 @@ from torch import Tensor
 from torch_geometric.data import Batch
 
 from cama.data import GraphDataset
-from cama.device import resolve_device
 from cama.progress import progress_bar
 from cama.replicate import GraphSlicer
 from cama.splits import stratified_split
@@ -118,7 +117,3 @@ def build_victim(arch: str, dataset: GraphDataset, cfg: TrainConfig) -> GraphCla
 def default_split(dataset: GraphDataset, seed: int) -> dict[str, Tensor]:
     return stratified_split(dataset.y, seed=seed)
 
-
-def device_of(model: torch.nn.Module) -> torch.device:
-    p = next(model.parameters(), None)
-    return p.device if p is not None else resolve_device("cpu")

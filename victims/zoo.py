@@ -113,4 +113,19 @@ def zoo_size(folder: Path | None = None) -> int:
     return sum(p.stat().st_size for p in folder.glob("*.pt")) if folder and folder.is_dir() else 0
 
 
+def main(argv: list[str] | None = None) -> None:
+    """``python -m victims.zoo CHECKPOINT…``: add victim checkpoints to the zoo, print the manifest size."""
+    import sys
+
+    paths = [Path(p) for p in (argv if argv is not None else sys.argv[1:])]
+    if not paths:
+        raise SystemExit("usage: python -m victims.zoo CHECKPOINT.pt [...]  (adds them to results/zoo)")
+    entries = add_to_zoo(paths)
+    print(f"{len(entries)} victims in {zoo_dir()} ({zoo_size() / 2**20:.1f} MiB)")
+
+
+if __name__ == "__main__":
+    main()
+
+
 __all__ = ["add_to_zoo", "read_manifest", "verify_entry", "zoo_dir", "zoo_path", "zoo_size"]
