@@ -210,6 +210,16 @@ class _BatchedRBCD(Attack):
     def _block_size(self) -> int:
         return self.param("block_size")
 
+    def _sizes(self, ctx, budget: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Per graph: possible pairs ``n(n−1)/2``, the budget capped by them, and the block size
+        ``min(block_size, possible)`` (0 without budget)."""
+        b = ctx.batch
+        possible = possible_pairs((b.ptr[1:] - b.ptr[:-1]).to(ctx.device))
+        budget = torch.minimum(budget.to(ctx.device), possible)
+        block = torch.where(budget > 0, torch.minimum(possible, torch.full_like(possible, self._block_size())),
+                            torch.zeros_like(possible))
+        return possible, budget, block
+
     def _features(self, ctx, batch: Batch, edge_index: Tensor) -> Tensor:
         return ctx.featurizer(batch.x, edge_index, batch.num_nodes) if ctx.featurizer.structural else batch.x
 
@@ -264,13 +274,8 @@ class PRBCD(_BatchedRBCD):
         b, dev = ctx.batch, ctx.device
         G = b.num_graphs
         sizes = (b.ptr[1:] - b.ptr[:-1]).to(dev)
-        possible = possible_pairs(sizes)
-        budget = torch.minimum(budget.to(dev), possible)
-        epochs = self._epochs()
-        resampling = self.param("epochs_resampling")
-        lr0 = self.param("lr")
-        block = torch.where(budget > 0, torch.minimum(possible, torch.full_like(possible, self._block_size())),
-                            torch.zeros_like(possible))
+        _, budget, block = self._sizes(ctx, budget)
+        epochs, resampling, lr0 = self._epochs(), self.param("epochs_resampling"), self.param("lr")
         gen = ctx.generator(11)
         keys = edge_keys(b.edge_index, b.num_nodes)
         lookup = directed_order(b.edge_index, b.num_nodes)
@@ -387,14 +392,11 @@ class GRBCD(_BatchedRBCD):
     def _solve(self, ctx, budget: Tensor) -> tuple[Tensor, Tensor]:
         b, dev = ctx.batch, ctx.device
         G = b.num_graphs
-        sizes = (b.ptr[1:] - b.ptr[:-1]).to(dev)
-        possible = possible_pairs(sizes)
-        budget = torch.minimum(budget.to(dev), possible)
+        _, budget, block = self._sizes(ctx, budget)
         epochs = self._epochs()
         step = torch.div(budget, epochs, rounding_mode="floor")
         extra = budget % epochs
         steps = torch.where(step > 0, torch.full_like(budget, epochs), budget)
-        block = torch.minimum(possible, torch.full_like(possible, self._block_size()))
         gen = ctx.generator(13)
         edge_index = b.edge_index
         flips = []
