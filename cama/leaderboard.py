@@ -159,6 +159,13 @@ def write_leaderboard(runs: str | Path, out: str | Path, command: str, victims_m
     clean = agg.groupby(["dataset", "victim"], sort=False)["clean_acc_mean"].first()
     sections = section_order(agg)
     titles = {(d, v): f"{d} — {v} (clean accuracy {clean[(d, v)]:.3f})" for d, v in sections}
+    for title, frame in (("CAMA's standing at ρ = 0.1: best CAMA structure attack against the best of GRBCD / PRBCD",
+                          standing_table(agg)),
+                         ("What Graph-CAM adds at ρ = 0.1: cama-node against the same query search without importance",
+                          ablation_table(agg))):
+        if len(frame):
+            md += [f"## {title}", "", frame.to_markdown(index=False, floatfmt=".2f"), ""]
+            html.append(f"<h2>{title}</h2>" + frame.to_html(index=False, float_format="%.2f"))
     md += ["Contents: " + " · ".join(f"[{d} — {v}](#{_anchor(titles[(d, v)])})" for d, v in sections), ""]
     for ds, victim, group, wide in block_tables(agg):
         if group == next(g for g in TARGET_GROUPS if ((agg.dataset == ds) & (agg.victim == victim) &
@@ -176,6 +183,54 @@ def write_leaderboard(runs: str | Path, out: str | Path, command: str, victims_m
         written.append(out / name)
     written += write_plots(agg, out / "plots")
     return written
+
+
+CAMA_STRUCTURE = ("cama-node", "cama-subgraph")
+RBCD = ("grbcd", "prbcd")
+SEARCH_FREE = ("search-random", "search-degree")
+
+
+def _at(agg: pd.DataFrame, budget: float) -> pd.DataFrame:
+    return agg[(agg.budget_kind == "ratio") & ((agg.budget - budget).abs() < 1e-9)]
+
+
+def standing_table(agg: pd.DataFrame, budget: float = 0.1) -> pd.DataFrame:
+    """Per dataset × victim at ρ = ``budget``: the best CAMA structure attack against the best of
+    GRBCD / PRBCD, each with its ASR and victim queries per graph."""
+    at = _at(agg, budget)
+    rows = []
+    for ds, victim in section_order(at):
+        part = at[(at.dataset == ds) & (at.victim == victim)].set_index("attack")
+        cama = part.loc[part.index.intersection(CAMA_STRUCTURE)]
+        rbcd = part.loc[part.index.intersection(RBCD)]
+        if cama.empty or rbcd.empty:
+            continue
+        c, r = cama.asr_mean.idxmax(), rbcd.asr_mean.idxmax()
+        rows.append({"dataset": ds, "victim": victim, "best CAMA": c, "ASR": cama.asr_mean[c],
+                     "queries/graph": cama.queries_per_graph[c], "best RBCD": r + ("*" if rbcd.sampled[r] else ""),
+                     "ASR ": rbcd.asr_mean[r], "queries/graph ": rbcd.queries_per_graph[r],
+                     "CAMA − RBCD": cama.asr_mean[c] - rbcd.asr_mean[r]})
+    return pd.DataFrame(rows)
+
+
+def ablation_table(agg: pd.DataFrame, budget: float = 0.1) -> pd.DataFrame:
+    """Per dataset × victim at ρ = ``budget``: cama-node (Graph-CAM-chosen candidates) against the
+    same query search over candidates chosen without importance (random, degree), with queries."""
+    at = _at(agg, budget)
+    rows = []
+    for ds, victim in section_order(at):
+        part = at[(at.dataset == ds) & (at.victim == victim)].set_index("attack")
+        if "cama-node" not in part.index or not part.index.intersection(SEARCH_FREE).size:
+            continue
+        row = {"dataset": ds, "victim": victim}
+        for name in ("cama-node", *SEARCH_FREE):
+            if name in part.index:
+                row[f"{name} ASR"] = part.asr_mean[name]
+                row[f"{name} q/g"] = part.queries_per_graph[name]
+        best_free = max(part.asr_mean.get(n, float("-inf")) for n in SEARCH_FREE)
+        row["Graph-CAM − best importance-free"] = part.asr_mean["cama-node"] - best_free
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 GROUP_TITLES = {"structure": "structure attacks (edge-flip budget)", "features": "feature attacks (node budget)",
