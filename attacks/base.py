@@ -166,6 +166,8 @@ class Attack:
     defaults: ClassVar[dict[str, object]] = {}
     #: allowed values of string parameters
     choices: ClassVar[dict[str, tuple]] = {}
+    #: where a user attack came from ({"file", "class", "sha256"}; None for built-in attacks)
+    external: ClassVar[dict | None] = None
 
     #: default number of re-scoring rounds (0 = one pass); CAMA structure attacks use 8. An attack
     #: with ``default_rounds > 0`` takes the ``rounds`` / ``adaptive_every`` schedule.
@@ -215,6 +217,8 @@ class Attack:
         if self.has_rounds():
             out["rounds"] = self.rounds
             out["adaptive_every"] = self.adaptive_every
+        if self.external is not None:  # a changed file is a different attack
+            out["source_sha256"] = self.external["sha256"][:16]
         return out
 
     uses_importance: ClassVar[bool] = False

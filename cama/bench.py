@@ -134,10 +134,10 @@ class BenchConfig:
             raise CamaError(f"{source}: seeds must be integers, got {self.seeds}.")
         self.budgets = [b.value for b in parse_budgets(self.budgets, self.budget_kind)]  # validated, sorted
         for spec in self.attacks:
-            if spec.attack not in ATTACKS:
+            if spec.attack not in ATTACKS and ":" not in spec.attack:
                 raise CamaError(f"{source}: attack '{spec.label}' names unknown attack '{spec.attack}'; "
-                                f"choose from {', '.join(ATTACKS)}.")
-            spec.build(self.importance)  # unknown parameters → one clear error
+                                f"choose from {', '.join(ATTACKS)} (or path/to/file.py:ClassName).")
+            spec.build(self.importance)  # unknown parameters, a missing attack file → one clear error
         if self.max_graphs is not None and (not isinstance(self.max_graphs, int) or self.max_graphs < 1):
             raise CamaError(f"{source}: max_graphs must be a positive integer (or 0 for all), got {self.max_graphs!r}.")
 
@@ -208,8 +208,9 @@ def cell_max_graphs(cell: Cell, cfg: BenchConfig) -> int | None:
 
 def expected_run_ids(cell: Cell, cfg: BenchConfig) -> list[str]:
     """The run ids of the records a cell produces (:func:`cama.records.run_config`, as in ``evaluate_attack``)."""
-    params = cell.spec.build(cfg.importance).describe_params()
-    return [run_id(run_config(cell.dataset, cell.victim, cell.seed, cell.spec.attack, params, b, cell.seed,
+    atk = cell.spec.build(cfg.importance)
+    params = atk.describe_params()
+    return [run_id(run_config(cell.dataset, cell.victim, cell.seed, atk.name, params, b, cell.seed,
                               None, cell_max_graphs(cell, cfg)))
             for b in cfg.budget_list()]
 

@@ -124,7 +124,15 @@ def evaluate_attack(model: torch.nn.Module, dataset: GraphDataset, test_idx, att
             ctx = AttackContext(model=surrogate or model, batch=batch, featurizer=featurizer, seed=seed, victim=model,
                                 cam_layer=cam_layer)
             t0 = time.perf_counter()
-            result = attack.run(ctx, budgets)
+            try:
+                result = attack.run(ctx, budgets)
+            except CamaError:
+                raise
+            except Exception as exc:
+                if attack.external is None:
+                    raise
+                raise CamaError(f"Attack '{attack.name}' ({attack.external['file']}) raised "
+                                f"{type(exc).__name__}: {str(exc)[:300]}") from exc
             if model.training:  # dropout/batch-norm statistics would make the scores below random
                 raise CamaError(f"Attack '{attack.name}' left the victim in training mode; an attack must not "
                                 "call model.train().")
@@ -177,6 +185,7 @@ def evaluate_attack(model: torch.nn.Module, dataset: GraphDataset, test_idx, att
         rec = {"schema": SCHEMA} | run_config(dataset.name, victim_name, victim_seed, attack.name, params, b, seed,
                                               surrogate_name, max_graphs) | {"targets": sorted(attack.targets),
                "knowledge": attack.knowledge, "relaxation": relaxation.status, "attack_stats": dict(attack.stats),
+               "external": attack.external,
                "n_test": len(test), "n_correct": len(correct), "n_attacked": n_att, "n_success": st["success"],
                "sampled": n_att < len(correct), "clean_acc": clean_acc, "adv_acc": clean_acc * (1 - asr), "asr": asr,
                "asr_full_prefix": st["success_full_prefix"] / n_att if n_att else 0.0,

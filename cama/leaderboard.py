@@ -53,6 +53,9 @@ def attack_labels(df: pd.DataFrame) -> pd.Series:
     label = df["attack"].where(~multi, df["attack"] + params.map(lambda s: f" {s}"))
     if "label" in df:
         label = label.where(~named, df["label"])
+    ext = df.get("external")
+    if ext is not None:  # a user attack from a file: marked on every table
+        label = label.where(ext.isna(), label + " (external)")
     sur = df.get("surrogate")
     if sur is not None:
         label = label.where(sur.isna(), label + "←" + sur.astype(str))

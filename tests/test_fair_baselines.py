@@ -208,3 +208,42 @@ def test_combined_attack_never_weaker_than_its_parts(mutag, session_cache, arch)
             fooled[name, b] = ctx.margins(apply_edits(batch, edits, mutag.featurizer)) < 0
     for b in BUDGETS:
         assert (fooled["cama", b] >= (fooled["cama-node", b] | fooled["cama-feature", b])).all(), b
+
+
+def test_user_attack_runs_and_is_marked_external(mutag, mutag_gcn, tu_root, tmp_path):
+    """examples/custom_attack.py end to end through cama bench: records carry the file and its hash,
+    the leaderboard marks it external, its edits pass the enforcer."""
+    from pathlib import Path
+
+    from cama.bench import BenchConfig, run_bench
+    from cama.leaderboard import write_leaderboard
+
+    example = Path(__file__).resolve().parents[1] / "examples" / "custom_attack.py"
+    cfg = BenchConfig.from_dict({"datasets": ["MUTAG"], "victims": ["gcn"], "seeds": [0], "budgets": [0.1, 0.2],
+                                 "runs": str(tmp_path / "runs"),
+                                 "attacks": {"edge-cut": {"attack": f"{example}:ImportantEdgeCut", "top": 4},
+                                             "random": {}}})
+    summary = run_bench(cfg, progress=False, data_root=str(tu_root))
+    assert summary.records_written == 4
+    again = run_bench(cfg, progress=False, data_root=str(tu_root))  # resumes: the external cell counts as done
+    assert again.records_written == 0
+    from cama.records import load_records
+
+    recs = [r for r in load_records(tmp_path / "runs") if r.get("external")]
+    assert len(recs) == 2 and recs[0]["attack"] == "important-edge-cut" and recs[0]["external"]["class"] == "ImportantEdgeCut"
+    write_leaderboard(tmp_path / "runs", tmp_path / "lb", "pytest")
+    assert "edge-cut (external)" in (tmp_path / "lb" / "LEADERBOARD.md").read_text()
+
+
+def test_broken_user_attack_gets_one_clear_error(mutag, mutag_gcn, tmp_path):
+    path = tmp_path / "bad.py"
+    path.write_text("from attacks.base import Attack\n"
+                    "class Boom(Attack):\n    name = 'boom'\n"
+                    "    def rank(self, ctx, batch, s, f):\n        raise ZeroDivisionError('oops')\n")
+    with pytest.raises(CamaError, match=r"Attack 'boom' \(.*bad.py\) raised ZeroDivisionError: oops"):
+        evaluate_attack(mutag_gcn.model, mutag, mutag_gcn.split["test"], make_attack(f"{path}:Boom"), BUDGETS,
+                        victim_name="gcn", victim_seed=0)
+    with pytest.raises(CamaError, match="no attack class 'Nope'"):
+        make_attack(f"{path}:Nope")
+    with pytest.raises(CamaError, match="not found"):
+        make_attack(f"{tmp_path}/missing.py:Boom")
