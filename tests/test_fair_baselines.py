@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from torch_geometric.data import Batch, Data
 
 from attacks import make_attack, make_attacks
@@ -247,3 +249,15 @@ def test_broken_user_attack_gets_one_clear_error(mutag, mutag_gcn, tmp_path):
         make_attack(f"{path}:Nope")
     with pytest.raises(CamaError, match="not found"):
         make_attack(f"{tmp_path}/missing.py:Boom")
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
+@given(name=st.sampled_from(["random", "degree", "gradargmax", "random-feature", "genetic", "cama-feature"]),
+       values=st.lists(st.sampled_from([0.02, 0.05, 0.1, 0.15, 0.3, 0.5, 1.0]), min_size=2, max_size=4, unique=True),
+       seed=st.integers(0, 5))
+def test_asr_is_monotone_under_hypothesis(mutag, mutag_gcn, name, values, seed):
+    budgets = parse_budgets(values)
+    recs = evaluate_attack(mutag_gcn.model, mutag, mutag_gcn.split["test"], make_attack(name), budgets,
+                           victim_name="gcn", victim_seed=0, seed=seed).records
+    asr = [r["asr"] for r in sorted(recs, key=lambda r: r["budget"])]
+    assert asr == sorted(asr)

@@ -79,3 +79,23 @@ def test_newer_run_of_a_cell_supersedes_the_older(runs):
     row = agg[(agg.attack == "random") & (agg.budget == 0.1)].iloc[0]
     other = next(r for r in records if r["attack"] == "random" and r["budget"] == 0.1 and r["victim_seed"] == 1)
     assert row.asr_mean == pytest.approx((1.0 + other["asr"]) / 2) and row.n_seeds == 2
+
+
+def test_standing_and_ablation_tables():
+    """The README's comparison tables pick the best attack of each family per dataset × victim."""
+    import pandas as pd
+
+    from cama.leaderboard import ablation_table, standing_table
+
+    rows = []
+    for attack, asr, q, sampled in [("cama-node", 0.5, 300, False), ("cama-subgraph", 0.6, 200, False),
+                                    ("grbcd", 0.7, 15, False), ("prbcd", 0.65, 800, True),
+                                    ("search-random", 0.45, 310, False), ("search-degree", 0.55, 305, False)]:
+        rows.append({"dataset": "MUTAG", "victim": "gcn", "attack": attack, "budget_kind": "ratio", "budget": 0.1,
+                     "asr_mean": asr, "queries_per_graph": q, "sampled": sampled})
+    agg = pd.DataFrame(rows)
+    (st,) = standing_table(agg).to_dict("records")
+    assert (st["best CAMA"], st["best RBCD"]) == ("cama-subgraph", "grbcd")
+    assert st["CAMA − RBCD"] == pytest.approx(-0.1) and st["queries/graph"] == 200
+    (ab,) = ablation_table(agg).to_dict("records")
+    assert ab["Graph-CAM − best importance-free"] == pytest.approx(-0.05) and ab["search-degree q/g"] == 305
