@@ -235,15 +235,22 @@ class Attack:
         return s, f
 
     # --- running ------------------------------------------------------------------------
-    def run(self, ctx: AttackContext, budgets: list[Budget]) -> AttackResult:
+    def check_edge_weight(self, ctx: AttackContext) -> None:
         if self.needs_edge_weight:
             from cama.model_api import accepts_edge_weight
             if not accepts_edge_weight(ctx.model):
                 raise CamaError(f"Attack '{self.name}' needs gradients w.r.t. edges, but "
                                 f"{type(ctx.model).__name__}.forward takes no edge_weight; add `edge_weight=None` "
                                 "to its forward or pick a gradient-free attack.")
+
+    def run(self, ctx: AttackContext, budgets: list[Budget]) -> AttackResult:
+        self.check_edge_weight(ctx)
         if not self.ranked:
             return AttackResult(per_budget={b: self.attack_budget(ctx, *self.limits(ctx, b)) for b in budgets})
+        return self.run_ranked(ctx, budgets)
+
+    def run_ranked(self, ctx: AttackContext, budgets: list[Budget]) -> AttackResult:
+        """One ranked edit list for the largest budget (:meth:`rank`, re-scored by the schedule)."""
         s_lim, f_lim = self.limits(ctx, max(budgets, key=lambda b: b.value))
         if (self.adaptive_every > 0 or self.rounds > 1) and "structure" in self.targets:
             return AttackResult(ranked=self._adaptive(ctx, s_lim, f_lim))

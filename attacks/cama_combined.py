@@ -28,6 +28,7 @@ class Cama(Attack):
     name = "cama"
     description = "CAMA features + structure together (cama-feature + cama-node)"
     targets = frozenset({"structure", "features"})
+    ranked = False  # per budget and graph the best of three ranked lists (module docstring)
     uses_importance = True
     default_rounds = 8
 
@@ -48,7 +49,8 @@ class Cama(Attack):
                 CamaFeature(importance=self.importance_method, **f_params))
 
     def run(self, ctx, budgets):
-        joint = super().run(ctx, budgets).ranked
+        self.check_edge_weight(ctx)
+        joint = self.run_ranked(ctx, budgets).ranked
         if not ctx.featurizer.editable:
             return AttackResult(ranked=joint)
         struct, feat = self._parts()
