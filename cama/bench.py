@@ -22,7 +22,7 @@ Configuration (TOML; every key optional, flags of ``cama bench`` override them):
     [attacks.prbcd]
     max_graphs = 50                          # seeded sample for an expensive baseline
     [attacks.grbcd]
-    max_graphs = {DD = 20}                   # a sample on one dataset only
+    max_graphs = {DD = 20}                   # a sample on one dataset only ({DD = 10, "*" = 30}: others 30)
     [attacks.cama-node-1pass]
     attack = "cama-node"                     # registry name when the label differs
     rounds = 0                               # other keys are attack parameters
@@ -159,8 +159,9 @@ def parse_attack_table(table, source: str = "config") -> list[AttackSpec]:
         name = body.pop("attack", label)
         mg = body.pop("max_graphs", None)
         by = {}
-        if isinstance(mg, dict):  # per dataset, e.g. {DD = 20}
-            by, mg = mg, None
+        if isinstance(mg, dict):  # per dataset, e.g. {DD = 20}; "*" for every other dataset
+            by = dict(mg)
+            mg = by.pop("*", None)
         for value in [mg, *by.values()]:
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
                 raise CamaError(f"{source}: [attacks.{label}] max_graphs must be a non-negative integer "

@@ -50,6 +50,9 @@ def test_per_dataset_sample_sizes(tmp_path):
     path.write_text('datasets = ["MUTAG", "DD"]\n[attacks.prbcd]\nmax_graphs = {DD = 20}\n')
     cfg = BenchConfig.from_toml(path)
     assert {c.dataset: cell_max_graphs(c, cfg) for c in make_cells(cfg)} == {"MUTAG": None, "DD": 20}
+    path.write_text('datasets = ["MUTAG", "DD"]\n[attacks.prbcd]\nmax_graphs = {DD = 10, "*" = 30}\n')
+    cfg = BenchConfig.from_toml(path)
+    assert {c.dataset: cell_max_graphs(c, cfg) for c in make_cells(cfg)} == {"MUTAG": 30, "DD": 10}
     path.write_text('[attacks.prbcd]\nmax_graphs = {DD = -1}\n')
     with pytest.raises(CamaError, match="per dataset"):
         BenchConfig.from_toml(path)

@@ -44,10 +44,16 @@ def test_checkpoint_round_trip_gives_identical_logits(mutag, mutag_gcn, tmp_path
     assert all(torch.equal(loaded.split[k], mutag_gcn.split[k]) for k in ("train", "val", "test"))
 
 
-def test_cache_reuses_trained_victims(mutag, mutag_gcn):
-    again = get_victim(mutag, "gcn", seed=0, device="cpu", progress=False)
-    assert again.path == mutag_gcn.path
-    assert len(list(victim_cache_dir().glob("MUTAG-gcn-s0-*.pt"))) == 1
+def test_cache_reuses_trained_victims(synthetic, synthetic_gcn):
+    again = get_victim(synthetic, "gcn", seed=0, device="cpu", progress=False)
+    assert again.path == synthetic_gcn.path and again.source == "cache"
+    assert len(list(victim_cache_dir().glob("synthetic-motifs-gcn-s0-*.pt"))) == 1
+
+
+def test_zoo_victims_come_before_the_cache(mutag, mutag_gcn):
+    """MUTAG's leaderboard victims ship in the zoo: nothing is trained or cached for them."""
+    assert mutag_gcn.source == "zoo" and mutag_gcn.path.parent.name == "zoo"
+    assert not list(victim_cache_dir().glob("MUTAG-gcn-s0-*.pt"))
 
 
 def test_training_is_deterministic(synthetic):
