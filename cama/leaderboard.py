@@ -150,15 +150,20 @@ def write_leaderboard(runs: str | Path, out: str | Path, command: str, victims_m
     superseded = f" ({len(records) - n_used} older duplicates superseded)" if n_used < len(records) else ""
     header = [f"Produced by `{command}` from {n_used} run records in `{runs}`{superseded}.  ",
               f"Versions: {versions()}", "",
-              "Cells: attack success rate, mean ± std over victim seeds (accuracy under attack in brackets); "
-              "best ASR per budget in bold; avg rank over budgets (1 = strongest); s/graph = attack + evaluation "
-              "seconds per attacked graph (budget-specific attacks, e.g. PRBCD and genetic, include the solves of "
-              "all budgets of their run). Budget ρ: flips ≤ max(1, round(ρ·|E_g|)) and/or feature-edited nodes ≤ "
-              "max(1, round(ρ·|V_g|)). `*` = run on a seeded sample of the attacked graphs (see `n_attacked` in the CSV).",
+              "Cells: attack success rate, mean ± std over victim seeds (accuracy under attack in brackets); a graph "
+              "counts as fooled at budget ρ when the attack's edits within any budget ≤ ρ fool it (monotone). One "
+              "table per target group (structure / features / both budgets): attacks are ranked only against "
+              "attacks of the same targets. Best ASR per budget in bold; avg rank over budgets within the group "
+              "(1 = strongest); knowledge = what the attack uses (gradients / queries / none); queries/graph = "
+              "victim passes per attacked graph (a forward, or forward + backward, of one graph); s/graph = attack "
+              "+ evaluation seconds per attacked graph (budget-specific attacks, e.g. PRBCD and genetic, include the "
+              "solves of all budgets of their run). Budget ρ: flips ≤ max(1, round(ρ·|E_g|)) and/or feature-edited "
+              "nodes ≤ max(1, round(ρ·|V_g|)). `*` = run on a seeded sample of the attacked graphs (see "
+              "`n_attacked` in the CSV).",
               ""]
     md = ["# cama leaderboard", ""] + header
     tex = ["% cama leaderboard. " + " ".join(header).replace("\n", " ")]
-    html = [f"<h1>cama leaderboard</h1><p>{' '.join(header)}</p>"]
+    html = ['<meta charset="utf-8"><h1>cama leaderboard</h1><p>' + _markdown_inline(" ".join(header)) + "</p>"]
     clean = agg.groupby(["dataset", "victim"], sort=False)["clean_acc_mean"].first()
     sections = section_order(agg)
     titles = {(d, v): f"{d} — {v} (clean accuracy {clean[(d, v)]:.3f})" for d, v in sections}
@@ -177,7 +182,7 @@ def write_leaderboard(runs: str | Path, out: str | Path, command: str, victims_m
             html.append(f"<h2>{titles[(ds, victim)]}</h2>")
         md += [f"**{GROUP_TITLES[group]}**", "", wide.to_markdown(), ""]
         tex.append(wide.to_latex(caption=f"{ds} / {victim} / {GROUP_TITLES[group]}", escape=True).replace("**", ""))
-        html.append(f"<h3>{GROUP_TITLES[group]}</h3>" + wide.to_html(escape=False))
+        html.append(f"<h3>{GROUP_TITLES[group]}</h3>" + _html_table(wide))
     if victims_md and Path(victims_md).is_file():
         md += ["## Victims (clean accuracy)", "", Path(victims_md).read_text().split("\n", 2)[-1]]
     for name, text in (("LEADERBOARD.md", "\n".join(md)), ("leaderboard.tex", "\n\n".join(tex)),
@@ -238,6 +243,24 @@ def ablation_table(agg: pd.DataFrame, budget: float = 0.1) -> pd.DataFrame:
 
 GROUP_TITLES = {"structure": "structure attacks (edge-flip budget)", "features": "feature attacks (node budget)",
                 "both": "structure + feature attacks (both budgets)"}
+
+
+def _markdown_inline(text: str) -> str:
+    """Escaped text with markdown code spans (`…`) as ``<code>``."""
+    import html
+    import re
+
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))
+
+
+def _html_table(wide: pd.DataFrame) -> str:
+    """``wide`` as HTML: text escaped, markdown bold (``**…**``) as ``<b>``."""
+    import html
+    import re
+
+    cells = wide.map(lambda v: re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", html.escape(str(v))))
+    cells.index = [html.escape(str(i)) for i in cells.index]
+    return cells.to_html(escape=False)
 
 
 def _anchor(title: str) -> str:
