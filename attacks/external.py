@@ -10,11 +10,10 @@ an exception inside it becomes one clear error naming the attack.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
-import sys
 from pathlib import Path
 
 from cama.errors import CamaError
+from cama.user_model import import_user_file
 
 from .base import Attack
 
@@ -30,14 +29,7 @@ def load_external(spec: str) -> type[Attack]:
     key = (str(path.resolve()), cls_name + digest)
     if key in _LOADED:
         return _LOADED[key]
-    mod_name = f"cama_user_attack_{path.stem}_{digest[:8]}"
-    module_spec = importlib.util.spec_from_file_location(mod_name, path)
-    module = importlib.util.module_from_spec(module_spec)
-    sys.modules[mod_name] = module
-    try:
-        module_spec.loader.exec_module(module)
-    except Exception as exc:
-        raise CamaError(f"Importing attack file {path} failed: {type(exc).__name__}: {exc}") from exc
+    module = import_user_file(path, f"cama_user_attack_{path.stem}_{digest[:8]}")
     cls = getattr(module, cls_name, None)
     if not (isinstance(cls, type) and issubclass(cls, Attack)):
         found = [n for n, v in vars(module).items() if isinstance(v, type) and issubclass(v, Attack) and v is not Attack]

@@ -16,6 +16,18 @@ from .errors import CamaError
 from .records import load_torch_file
 
 
+def import_user_file(path: Path, module_name: str):
+    """Import a user's Python file as module ``module_name``; a failing import is one CamaError."""
+    module_spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(module_spec)
+    sys.modules[module_name] = module
+    try:
+        module_spec.loader.exec_module(module)
+    except Exception as exc:
+        raise CamaError(f"Importing {path} failed: {type(exc).__name__}: {exc}") from exc
+    return module
+
+
 def load_factory(spec: str):
     """Import ``file.py:name`` and return the callable ``name``."""
     if ":" not in spec:
@@ -24,14 +36,7 @@ def load_factory(spec: str):
     path = Path(file)
     if not path.is_file():
         raise CamaError(f"Model file {path} not found; pass --model path/to/file.py:factory.")
-    mod_name = f"cama_user_{path.stem}"
-    module_spec = importlib.util.spec_from_file_location(mod_name, path)
-    module = importlib.util.module_from_spec(module_spec)
-    sys.modules[mod_name] = module
-    try:
-        module_spec.loader.exec_module(module)
-    except Exception as exc:
-        raise CamaError(f"Importing {path} failed: {type(exc).__name__}: {exc}") from exc
+    module = import_user_file(path, f"cama_user_{path.stem}")
     factory = getattr(module, attr, None)
     if not callable(factory):
         names = [n for n, v in vars(module).items() if callable(v) and not n.startswith("_")]
