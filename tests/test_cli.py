@@ -43,7 +43,8 @@ def assert_clean_error(proc, *needles):
         assert n in proc.stderr, proc.stderr
 
 
-@pytest.mark.parametrize("cmd", [[], ["train"], ["attack"], ["explain"], ["datasets"]])
+@pytest.mark.parametrize("cmd", [[], ["train"], ["attack"], ["explain"], ["datasets"], ["evaluate"], ["bench"],
+                                 ["leaderboard"], ["attacks"]])
 def test_help_shows_an_example(cmd):
     proc = run(cmd + ["--help"])
     assert proc.returncode == 0
@@ -159,3 +160,11 @@ def test_allocator_tuning_is_accepted_on_glibc():
     if platform.libc_ver()[0] != "glibc":
         pytest.skip("the allocator tuning is for glibc")
     assert tune_allocator() is True
+
+
+@pytest.mark.parametrize("param, needle", [("anchors=abc", "anchors must be int"), ("mode=cutt", "mode must be one of"),
+                                           ("nope=1", "apply to none of the attacks")])
+def test_bad_attack_parameter_fails_before_training(tmp_path, param, needle):
+    """-p values are typed and checked before a dataset is loaded or a victim trained."""
+    proc = run(["attack", "-d", "MUTAG", "-a", "cama-node,cama-subgraph", "-p", param, "--data-root", str(tmp_path)])
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr and needle in proc.stderr, proc.stderr
