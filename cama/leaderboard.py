@@ -280,8 +280,10 @@ def write_plots(agg: pd.DataFrame, folder: Path) -> list[Path]:
     attacks = sorted(agg.attack.unique())
     cmap = plt.get_cmap("tab20")
     color = {a: cmap(i % 20) for i, a in enumerate(attacks)}  # one colour per attack in every plot
-    for ds, part in agg.groupby("dataset", sort=False):
-        victims = list(dict.fromkeys(part.victim))
+    order = section_order(agg)
+    for ds in dict.fromkeys(d for d, _ in order):
+        part = agg[agg.dataset == ds]
+        victims = [v for d, v in order if d == ds]
         fig, axes = plt.subplots(1, len(victims), figsize=(4.5 * len(victims), 3.8), squeeze=False, sharey=True)
         for ax, victim in zip(axes[0], victims):
             sub = part[part.victim == victim]
