@@ -295,7 +295,7 @@ class PRBCD(_BatchedRBCD):
             lr = budget.double() / sizes.clamp(min=1).double() * lr0 / math.sqrt(max(0, epoch - resampling) + 1)
             blocks.weight = project(blocks.weight + lr[blocks.graph].float() * grad, blocks.graph, budget, G)
             # early stopping: the discrete top-B graph of this block, per graph
-            metric = self._discrete_metric(ctx, blocks, top_k_weights(blocks, blocks.weight, budget, G), present)
+            metric = self._discrete_metric(ctx, blocks, top_k_weights(blocks, blocks.weight, budget, G))
             ctx.queries += active.long()
             better = (metric > best_metric) & active
             if better.any():
@@ -306,10 +306,10 @@ class PRBCD(_BatchedRBCD):
             elif epoch == resampling - 1:
                 blocks = Blocks(b, best.graph, best.lin, best.weight.clone(), best.pairs)
         blocks = best
-        return self._final_sample(ctx, blocks, budget, keys, gen)
+        return self._final_sample(ctx, blocks, budget, gen)
 
     @torch.no_grad()
-    def _discrete_metric(self, ctx, blocks: Blocks, chosen: Tensor, present: Tensor) -> Tensor:
+    def _discrete_metric(self, ctx, blocks: Blocks, chosen: Tensor) -> Tensor:
         b = ctx.batch
         ei = apply_flips(b.edge_index, blocks.pairs[chosen], b.num_nodes)
         return prob_margin(call_model(ctx.model, self._features(ctx, b, ei), ei, b.batch), b.y)
@@ -327,11 +327,10 @@ class PRBCD(_BatchedRBCD):
         return Blocks.draw(batch, torch.clamp(block - keep_n, min=0), gen, keep=kept)
 
     @torch.no_grad()
-    def _final_sample(self, ctx, blocks: Blocks, budget: Tensor, keys: Tensor, gen) -> tuple[Tensor, Tensor]:
+    def _final_sample(self, ctx, blocks: Blocks, budget: Tensor, gen) -> tuple[Tensor, Tensor]:
         b = ctx.batch
         G = b.num_graphs
         w = torch.where(blocks.weight <= EPS, torch.zeros_like(blocks.weight), blocks.weight)
-        present = is_present(blocks, keys, b.num_nodes)
         best_metric = torch.full((G,), float("-inf"), device=ctx.device)
         best_choice = torch.zeros_like(w, dtype=torch.bool)
         for i in range(self.param("final_samples")):
@@ -341,7 +340,7 @@ class PRBCD(_BatchedRBCD):
                 choice = torch.bernoulli(w, generator=gen).bool()
             used = torch.bincount(blocks.graph[choice], minlength=G)
             ok = used <= budget
-            metric = self._discrete_metric(ctx, blocks, choice & ok[blocks.graph], present)
+            metric = self._discrete_metric(ctx, blocks, choice & ok[blocks.graph])
             ctx.queries += (budget > 0).long()
             better = ok & (metric > best_metric)
             best_metric = torch.where(better, metric, best_metric)
