@@ -76,16 +76,17 @@ def datasets(data_root):
     Example:
       cama datasets --data-root ../shared/data/TU
     """
-    from .data import KNOWN_TU, load_dataset, local_datasets
+    from .data import DEFAULT_NODE_ATTR, KNOWN_TU, load_dataset, local_datasets
     from .paths import data_root as resolve_root
+    from .tu_stats import raw_stats
 
     rows = [load_dataset("synthetic-motifs").stats() | {"local": "embedded"}]
     local = local_datasets(data_root)
-    for name in local:
+    for name in local:  # counts from the raw files (cached); no feature matrix is built
         try:
-            rows.append(load_dataset(name, root=data_root).stats() | {"local": "yes"})
-        except CamaError as exc:
-            click.echo(f"skipping {name}: {exc}", err=True)
+            rows.append(raw_stats(resolve_root(data_root), name, name in DEFAULT_NODE_ATTR) | {"local": "yes"})
+        except (OSError, ValueError) as exc:
+            click.echo(f"skipping {name}: unreadable raw files ({type(exc).__name__}: {str(exc)[:120]})", err=True)
     _print_table(rows, ["dataset", "graphs", "classes", "avg_nodes", "avg_edges", "features", "feature_kind", "local"],
                  title=f"Datasets (data root: {resolve_root(data_root)})")
     others = [n for n in KNOWN_TU if n not in local]

@@ -22,7 +22,7 @@ from torch_geometric.data import Data
 from torch_geometric.utils import degree as node_degree
 
 from .errors import CamaError
-from .featurize import Featurizer
+from .featurize import Featurizer, degree_layout
 from .paths import cache_root, data_root, is_writable_dir
 from .synthetic import SYNTHETIC_NAME, make_synthetic_motifs
 
@@ -75,8 +75,7 @@ class GraphDataset:
         edges = torch.tensor([g.edge_index.size(1) / 2 for g in self.graphs], dtype=torch.float)
         return {"dataset": self.name, "graphs": len(self.graphs), "classes": self.num_classes,
                 "avg_nodes": round(float(nodes.mean()), 2), "avg_edges": round(float(edges.mean()), 2),
-                "features": self.num_features, "feature_kind": self.featurizer.kind + (
-                    "+attributes" if self.featurizer.continuous else "")}
+                "features": self.num_features, "feature_kind": self.featurizer.describe()}
 
 
 def canonical_name(name: str) -> str:
@@ -153,8 +152,10 @@ def load_dataset(name: str, root: str | Path | None = None, use_node_attr: bool 
 
     ``use_node_attr``: keep continuous node attributes (standardised per feature) before the
     one-hot labels; default True only for datasets in :data:`DEFAULT_NODE_ATTR`.
-    ``max_degree``: cap for one-hot degree features of featureless datasets (default: the
-    dataset's maximum degree, so the feature size is fixed per dataset).
+    ``max_degree``: cap for one-hot degree features of featureless datasets, higher degrees
+    sharing the last column (default: :func:`cama.featurize.degree_layout`'s rule — the exact
+    one-hot up to 256 columns, else one-hot up to the 99th-percentile degree plus log-spaced
+    shared columns; fixed per dataset and stored in every victim checkpoint).
     """
     name = canonical_name(name)
     if name == SYNTHETIC_NAME:
@@ -189,10 +190,12 @@ def load_dataset(name: str, root: str | Path | None = None, use_node_attr: bool 
 
 def _featurize_by_degree(name: str, graphs: list[Data], num_classes: int, max_degree: int | None,
                          source: str) -> GraphDataset:
+    bins = None
     if max_degree is None:
-        max_degree = max(int(node_degree(g.edge_index[0], g.num_nodes).max()) if g.edge_index.numel() else 0
-                         for g in graphs)
-    feat = Featurizer("degree", num_features=max_degree + 1, max_degree=max_degree, onehot=(0, max_degree + 1))
+        max_degree, bins = degree_layout(torch.cat([node_degree(g.edge_index[0], g.num_nodes, dtype=torch.long)
+                                                    for g in graphs]))
+    width = max_degree + 1 + len(bins or ())
+    feat = Featurizer("degree", num_features=width, max_degree=max_degree, onehot=(0, width), degree_bins=bins)
     for g in graphs:
         feat.refeaturize(g)
     return GraphDataset(name, graphs, feat, num_classes, None, source=source)
