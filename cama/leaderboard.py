@@ -7,8 +7,13 @@ accuracy under attack); the best ASR per column is bold; ``avg rank`` is the mea
 of the attack's ASR rank within its group (1 = strongest); each row names the attack's knowledge
 (gradients / queries / none) and its victim queries and seconds per graph. Sections follow the
 grid's dataset order (:data:`DATASET_ORDER`, then alphabetical) and victim order.
+At the top, a summary per target group (:func:`summary_table`: each attack's mean rank and ASR
+per budget over the cells it ran on, its cost, and how many cells), CAMA's standing against
+RBCD and the Graph-CAM ablation.
 Outputs: ``LEADERBOARD.md``, ``leaderboard.csv`` (long format), ``leaderboard.tex``,
-``leaderboard.html``, ``plots/asr_vs_budget_<dataset>.png`` and ``plots/time_vs_asr.png``.
+``leaderboard.html`` (one self-contained page, :func:`leaderboard_page`: the summaries, the
+plots embedded, one sortable and filterable table of every cell),
+``plots/asr_vs_budget_<dataset>.png`` and ``plots/time_vs_asr.png``.
 """
 from __future__ import annotations
 
@@ -163,34 +168,117 @@ def write_leaderboard(runs: str | Path, out: str | Path, command: str, victims_m
               ""]
     md = ["# cama leaderboard", ""] + header
     tex = ["% cama leaderboard. " + " ".join(header).replace("\n", " ")]
-    html = ['<meta charset="utf-8"><h1>cama leaderboard</h1><p>' + _markdown_inline(" ".join(header)) + "</p>"]
     clean = agg.groupby(["dataset", "victim"], sort=False)["clean_acc_mean"].first()
     sections = section_order(agg)
     titles = {(d, v): f"{d} — {v} (clean accuracy {clean[(d, v)]:.3f})" for d, v in sections}
-    for title, frame in (("CAMA's standing at ρ = 0.1: best CAMA structure attack against the best of GRBCD / PRBCD",
-                          standing_table(agg)),
-                         ("What Graph-CAM adds at ρ = 0.1: cama-node against the same query search without importance",
-                          ablation_table(agg))):
+    summaries = {g: summary_table(agg, g) for g in TARGET_GROUPS}
+    for group, frame in summaries.items():
         if len(frame):
-            md += [f"## {title}", "", frame.to_markdown(index=False, floatfmt=".2f"), ""]
-            html.append(f"<h2>{title}</h2>" + frame.to_html(index=False, float_format="%.2f"))
+            md += [f"## Summary: {GROUP_TITLES[group]}", "", SUMMARY_NOTE, "",
+                   _format_summary(frame).to_markdown(index=False), ""]
+    extra = [(title, frame) for title, frame in (
+        ("CAMA's standing at ρ = 0.1: best CAMA structure attack against the best of GRBCD / PRBCD", standing_table(agg)),
+        ("What Graph-CAM adds at ρ = 0.1: cama-node against the same query search without importance",
+         ablation_table(agg))) if len(frame)]
+    for title, frame in extra:
+        md += [f"## {title}", "", frame.to_markdown(index=False, floatfmt=".2f"), ""]
     md += ["Contents: " + " · ".join(f"[{d} — {v}](#{_anchor(titles[(d, v)])})" for d, v in sections), ""]
     for ds, victim, group, wide in block_tables(agg):
         if group == next(g for g in TARGET_GROUPS if ((agg.dataset == ds) & (agg.victim == victim) &
                                                      (agg.group == g)).any()):
             md += [f"## {titles[(ds, victim)]}", ""]
-            html.append(f"<h2>{titles[(ds, victim)]}</h2>")
         md += [f"**{GROUP_TITLES[group]}**", "", wide.to_markdown(), ""]
         tex.append(wide.to_latex(caption=f"{ds} / {victim} / {GROUP_TITLES[group]}", escape=True).replace("**", ""))
-        html.append(f"<h3>{GROUP_TITLES[group]}</h3>" + _html_table(wide))
     if victims_md and Path(victims_md).is_file():
         md += ["## Victims (clean accuracy)", "", Path(victims_md).read_text().split("\n", 2)[-1]]
+    plots, images = write_plots(agg, out / "plots")
+    html = leaderboard_page(agg, header, summaries, extra, images)
     for name, text in (("LEADERBOARD.md", "\n".join(md)), ("leaderboard.tex", "\n\n".join(tex)),
-                       ("leaderboard.html", "\n".join(html))):
+                       ("leaderboard.html", html)):
         write_text_atomic(out / name, text)
         written.append(out / name)
-    written += write_plots(agg, out / "plots")
-    return written
+    return written + plots
+
+
+SUMMARY_NOTE = ("Mean over the dataset × victim cells each attack ran on (`cells`); rank within the target group "
+                "per cell and budget (1 = strongest).")
+
+
+def _format_summary(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    for col in out.columns:
+        if col.startswith(("rank", "mean rank")):
+            out[col] = out[col].map(lambda v: f"{v:.2f}")
+        elif col.startswith("ASR"):
+            out[col] = out[col].map(lambda v: f"{v:.3f}")
+    out["queries/graph"] = out["queries/graph"].map(lambda v: f"{v:.0f}")
+    out["s/graph"] = out["s/graph"].map(lambda v: f"{v:.4f}")
+    return out
+
+
+#: columns of the page's table of every cell: (key, title)
+CELL_COLUMNS = [("dataset", "dataset"), ("victim", "victim"), ("attack", "attack"), ("target", "target"),
+                ("knowledge", "knowledge"), ("budget", "budget ρ"), ("asr", "ASR"), ("asr_std", "± std"),
+                ("adv_acc", "acc. under attack"), ("rank", "rank"), ("queries", "queries/graph"),
+                ("s_graph", "s/graph"), ("graphs", "graphs attacked"), ("seeds", "seeds")]
+
+
+def leaderboard_page(agg: pd.DataFrame, header: list[str], summaries: dict, extra: list, images: dict[str, str]) -> str:
+    """The self-contained leaderboard page (:mod:`cama.page`): summary per target group, CAMA's
+    standing, the ablation, the plots, and one sortable, filterable table of every cell."""
+    from .page import data_table, esc, inline_markdown, page, static_table
+
+    ranked = add_ranks(agg)
+    ds_rank = {d: i for i, d in enumerate(d for d, _ in section_order(agg))}
+    ranked = ranked.assign(_d=ranked.dataset.map(ds_rank)).sort_values(["_d", "victim", "group", "attack", "budget"])
+    rows = [(r.dataset, r.victim, r.attack + ("*" if r.sampled else ""), r.group, r.knowledge, float(r.budget),
+             float(r.asr_mean), float(r.asr_std), float(r.adv_acc_mean), int(r.rank), float(r.queries_per_graph),
+             float(r.seconds_per_graph), float(round(r.n_attacked / max(r.n_seeds, 1), 1)), int(r.n_seeds))
+            for r in ranked.itertuples()]
+    bold = [[key == "asr" and r.rank == 1 and r.asr_mean > 0 for key, _ in CELL_COLUMNS] for r in ranked.itertuples()]
+    body = ["<h1>cama leaderboard</h1>",
+            '<nav><a href="#summary">summary</a><a href="#standing">CAMA\'s standing</a>'
+            '<a href="#plots">plots</a><a href="#cells">every cell</a></nav>',
+            "<p class=\"note\">" + inline_markdown(" ".join(header)) + "</p>", '<h2 id="summary">Summary</h2>',
+            f'<p class="note">{inline_markdown(SUMMARY_NOTE)}</p>']
+    for group, frame in summaries.items():
+        if len(frame):
+            body += [f"<h3>{esc(GROUP_TITLES[group])}</h3>", static_table(_format_summary(frame))]
+    for i, (title, frame) in enumerate(extra):
+        body += [f'<h2{" id=standing" if i == 0 else ""}>{esc(title)}</h2>', static_table(frame)]
+    body.append('<h2 id="plots">Plots</h2>')
+    body += [f'<h3>{esc(name)}</h3><img alt="{esc(name)}" src="{uri}">' for name, uri in images.items()]
+    body += ['<h2 id="cells">Every cell</h2>',
+             '<p class="note">Click a header to sort; the URL fragment <code>#sort=asr&amp;dir=desc&amp;dataset=MUTAG'
+             '</code> does the same. Bold: best ASR of its dataset × victim × target group × budget. '
+             '<code>graphs attacked</code> per seed; <code>*</code> = seeded sample.</p>',
+             data_table("cells", CELL_COLUMNS, rows, filters=("dataset", "victim", "attack", "target"), bold=bold)]
+    return page("cama leaderboard", body)
+
+
+def summary_table(agg: pd.DataFrame, group: str) -> pd.DataFrame:
+    """Per attack of target ``group``, over every dataset × victim cell it ran on: its mean rank
+    and mean ASR per budget, mean victim queries and seconds per graph, and the number of cells
+    (an attack run on fewer cells than others is averaged over those cells only: compare with
+    care). Rows by mean rank over budgets (1 = strongest)."""
+    part = add_ranks(agg)
+    part = part[part.group == group]
+    if part.empty:
+        return pd.DataFrame()
+    by = part.groupby("attack")
+    out = pd.DataFrame(index=sorted(part.attack.unique()))
+    for b in sorted(part.budget.unique()):
+        at = part[(part.budget - b).abs() < 1e-12].groupby("attack")
+        out[f"rank ρ={b:g}"] = at["rank"].mean()
+        out[f"ASR ρ={b:g}"] = at["asr_mean"].mean()
+    out["mean rank"] = by["rank"].mean()
+    out["knowledge"] = by["knowledge"].first()
+    out["queries/graph"] = by["queries_per_graph"].mean().round(0)
+    out["s/graph"] = by["seconds_per_graph"].mean()
+    out["cells"] = by.apply(lambda f: len(f[["dataset", "victim"]].drop_duplicates()), include_groups=False)
+    out = out.sort_values("mean rank")
+    out.index.name = "attack"
+    return out.reset_index()
 
 
 CAMA_STRUCTURE = ("cama-node", "cama-subgraph")
@@ -245,24 +333,6 @@ GROUP_TITLES = {"structure": "structure attacks (edge-flip budget)", "features":
                 "both": "structure + feature attacks (both budgets)"}
 
 
-def _markdown_inline(text: str) -> str:
-    """Escaped text with markdown code spans (`…`) as ``<code>``."""
-    import html
-    import re
-
-    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))
-
-
-def _html_table(wide: pd.DataFrame) -> str:
-    """``wide`` as HTML: text escaped, markdown bold (``**…**``) as ``<b>``."""
-    import html
-    import re
-
-    cells = wide.map(lambda v: re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", html.escape(str(v))))
-    cells.index = [html.escape(str(i)) for i in cells.index]
-    return cells.to_html(escape=False)
-
-
 def _anchor(title: str) -> str:
     """GitHub's anchor of a markdown heading: lower case, punctuation dropped, spaces → '-'."""
     import re
@@ -270,13 +340,15 @@ def _anchor(title: str) -> str:
     return re.sub(r"[^\w\- ]", "", title.lower()).replace(" ", "-")
 
 
-def write_plots(agg: pd.DataFrame, folder: Path) -> list[Path]:
+def write_plots(agg: pd.DataFrame, folder: Path) -> tuple[list[Path], dict[str, str]]:
+    """Write the PNG plots; return their paths and, per plot title, a smaller PNG as a data URI
+    for the page."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     folder.mkdir(parents=True, exist_ok=True)
-    paths = []
+    paths, images = [], {}
     attacks = sorted(agg.attack.unique())
     cmap = plt.get_cmap("tab20")
     color = {a: cmap(i % 20) for i, a in enumerate(attacks)}  # one colour per attack in every plot
@@ -299,7 +371,7 @@ def write_plots(agg: pd.DataFrame, folder: Path) -> list[Path]:
         handles = [plt.Line2D([], [], color=color[a], marker="o", label=a) for a in attacks if a in set(part.attack)]
         axes[0][-1].legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
         path = folder / f"asr_vs_budget_{ds}.png"
-        _save(fig, path)
+        images[f"ASR vs budget — {ds}"] = _save(fig, path)
         paths.append(path)
     mid = agg[agg.budget == sorted(agg.budget.unique())[len(agg.budget.unique()) // 2]]
     per_attack = mid.groupby("attack").agg(t=("seconds_per_graph", "mean"), asr=("asr_mean", "mean"))
@@ -313,17 +385,24 @@ def write_plots(agg: pd.DataFrame, folder: Path) -> list[Path]:
     ax.set_title("cost vs strength (mean over the dataset × victim cells each attack ran on)", fontsize=9)
     ax.grid(alpha=0.3)
     path = folder / "time_vs_asr.png"
-    _save(fig, path)
-    return paths + [path]
+    images["cost vs strength"] = _save(fig, path)
+    return paths + [path], images
 
 
-def _save(fig, path: Path) -> None:
-    """Save a figure atomically (temporary file + rename) and close it."""
+def _save(fig, path: Path) -> str:
+    """Save a figure atomically (temporary file + rename), close it, and return a 60-dpi copy as
+    a PNG data URI (the page embeds these: a few hundred kB for the whole grid)."""
+    import io
     import os
 
     import matplotlib.pyplot as plt
 
+    from .page import png_data_uri
+
     tmp = path.with_name(f".tmp-{path.name}")
     fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
+    small = io.BytesIO()
+    fig.savefig(small, dpi=60, bbox_inches="tight", format="png")
     plt.close(fig)
     os.replace(tmp, path)
+    return png_data_uri(small.getvalue())

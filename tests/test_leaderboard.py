@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import statistics
+from pathlib import Path
 
 import pytest
 
@@ -99,3 +100,110 @@ def test_standing_and_ablation_tables():
     assert st["CAMA − RBCD"] == pytest.approx(-0.1) and st["queries/graph"] == 200
     (ab,) = ablation_table(agg).to_dict("records")
     assert ab["Graph-CAM − best importance-free"] == pytest.approx(-0.05) and ab["search-degree q/g"] == 305
+
+
+def test_summary_counts_cells_and_ranks(runs):
+    from cama.leaderboard import summary_table
+
+    agg = aggregate(load_records(runs))
+    s = summary_table(agg, "structure").set_index("attack")
+    assert set(s.index) == {"random", "degree"} and (s["cells"] == 1).all()
+    for attack in s.index:
+        at = agg[(agg.attack == attack) & (agg.budget == 0.1)]
+        assert s.loc[attack, "ASR ρ=0.1"] == pytest.approx(at.asr_mean.mean())
+    assert summary_table(agg, "both").attack.tolist() == ["cama"]
+
+
+def _chromium():
+    import os
+    import shutil
+
+    exe = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
+    if exe is None:
+        if os.environ.get("CAMA_REQUIRE_BROWSER"):
+            pytest.fail("CAMA_REQUIRE_BROWSER is set but no chromium is installed (apt-get install chromium)")
+        pytest.skip("headless chromium not installed")
+    return exe
+
+
+def _dom(exe: str, url: str) -> str:
+    import subprocess
+
+    out = subprocess.run([exe, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", url],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return out.stdout
+
+
+def _cell_rows(dom: str) -> list[dict]:
+    """The rows of the page's table of every cell as the browser left them: visible flag, cells."""
+    from html.parser import HTMLParser
+
+    class Rows(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.rows, self.inside, self.cell = [], False, None
+
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            if tag == "table" and a.get("id") == "cells":
+                self.inside = True
+            elif self.inside and tag == "tr" and self.rows is not None:
+                self.rows.append({"hidden": "display: none" in (a.get("style") or ""), "cells": [], "v": []})
+            elif self.inside and tag == "td":
+                self.cell = ""
+                self.rows[-1]["v"].append(a.get("data-v"))
+
+        def handle_endtag(self, tag):
+            if tag == "table":
+                self.inside = False
+            elif tag == "td" and self.cell is not None:
+                self.rows[-1]["cells"].append(self.cell)
+                self.cell = None
+
+        def handle_data(self, data):
+            if self.cell is not None:
+                self.cell += data
+
+    p = Rows()
+    p.feed(dom)
+    return [r for r in p.rows if r["cells"]]  # drop the header row
+
+
+def test_page_in_a_real_browser(runs, tmp_path):
+    """Headless Chromium runs the page's script: every cell is there, sorting by ASR reorders the
+    rows, a filter hides the others, and nothing is fetched from the network."""
+    import os
+    import re
+    import subprocess
+
+    exe = _chromium()
+    write_leaderboard(runs, tmp_path, "pytest")
+    page = tmp_path / "leaderboard.html"
+    text = page.read_text()
+    assert not re.search(r'(src|href)="(https?:)?//', text)  # self-contained: no network
+    assert "**" not in re.sub(r"<script>.*?</script>", "", text, flags=re.S)  # no markdown left in the HTML
+    agg = aggregate(load_records(runs))
+
+    dom = _dom(exe, page.as_uri())
+    assert 'data-ready="1"' in dom and "structure attacks (edge-flip budget)" in dom and "Summary" in dom
+    rows = _cell_rows(dom)
+    assert len(rows) == len(agg)
+    seen = {(r["cells"][2], float(r["cells"][5])) for r in rows}
+    assert seen == {(a, b) for a, b in zip(agg.attack, agg.budget)}
+
+    asr_col = 6
+    by_asr = [float(r["v"][asr_col]) for r in _cell_rows(_dom(exe, page.as_uri() + "#sort=asr&dir=desc"))]
+    assert by_asr == sorted(by_asr, reverse=True) and by_asr != [float(r["v"][asr_col]) for r in rows]
+    up = [float(r["v"][asr_col]) for r in _cell_rows(_dom(exe, page.as_uri() + "#sort=asr&dir=asc"))]
+    assert up == sorted(up)
+
+    filtered = _cell_rows(_dom(exe, page.as_uri() + "#attack=random"))
+    shown = [r for r in filtered if not r["hidden"]]
+    assert shown and all(r["cells"][2] == "random" for r in shown) and len(shown) < len(filtered)
+
+    shot = Path(os.environ.get("CAMA_ARTIFACTS", tmp_path)) / "leaderboard-screenshot.png"
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run([exe, "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1400,1800",
+                    f"--screenshot={shot}", page.as_uri()], capture_output=True, timeout=120)
+    assert shot.is_file() and shot.stat().st_size > 10_000
