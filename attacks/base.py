@@ -30,7 +30,10 @@ from cama.replicate import select_graphs
 @dataclass
 class AttackContext:
     """Everything an attack may use. ``model`` computes gradients/importance (the surrogate in
-    transfer mode); ``victim`` is only queried by black-box attacks."""
+    transfer mode); ``victim`` is what query attacks query (the victim itself in white-box mode,
+    the surrogate in transfer mode: the attacker never sees the victim, which is only scored
+    afterwards). ``stop_margin`` κ: when the attacker may stop spending budget on a graph
+    (:meth:`judge`)."""
 
     model: torch.nn.Module
     batch: Batch
@@ -39,6 +42,7 @@ class AttackContext:
     victim: torch.nn.Module | None = None
     cam_layer: str | None = None
     queries: Tensor | None = None  # [G] victim/surrogate forward passes per graph
+    stop_margin: float = 0.0
     _importance: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -56,7 +60,7 @@ class AttackContext:
         """A context for ``batch`` (e.g. a sub-batch of graphs still under attack) with the same
         models, featurizer and seed, and its own query counter and importance cache."""
         return AttackContext(model=self.model, batch=batch, featurizer=self.featurizer, seed=self.seed,
-                             victim=self.victim, cam_layer=self.cam_layer)
+                             victim=self.victim, cam_layer=self.cam_layer, stop_margin=self.stop_margin)
 
     def generator(self, salt: int = 0) -> torch.Generator:
         gen = torch.Generator(device=self.device)
@@ -79,6 +83,24 @@ class AttackContext:
         """True-class margin ``y_true − max_{c≠true} y_c`` per graph (negative = misclassified)."""
         logits = call_model(model or self.victim, batch.x, batch.edge_index, batch.batch)
         return true_class_margin(logits, batch.y)
+
+    @torch.no_grad()
+    def judge(self, batch: Batch) -> tuple[Tensor, Tensor]:
+        """``(margin, done)`` per graph under ``model``: the true-class logit margin, and whether
+        the attacker may stop spending budget on the graph (:func:`stop_mask`)."""
+        logits = call_model(self.model, batch.x, batch.edge_index, batch.batch)
+        return true_class_margin(logits, batch.y), stop_mask(logits, batch.y, self.stop_margin)
+
+
+def stop_mask(logits: Tensor, y: Tensor, kappa: float) -> Tensor:
+    """Whether an attacker who sees ``logits`` is done with each graph. ``κ = 0`` (white box, the
+    attacker sees the victim): as soon as it is misclassified. ``κ > 0`` (transfer mode, the
+    attacker sees a surrogate): only once the surrogate's probability margin
+    ``p_true − max_{c≠true} p_c`` is below ``−κ`` — a barely fooled surrogate says little about
+    the victim, so the attack keeps spending its budget; ``κ ≥ 1`` never stops early."""
+    if kappa <= 0:
+        return true_class_margin(logits, y) < 0
+    return true_class_margin(logits.softmax(-1), y) < -kappa
 
 
 def features_not_editable(featurizer: Featurizer) -> str | None:
@@ -272,8 +294,8 @@ class Attack:
         Before every later chunk the graphs are checked with the edits so far: the flips, and for
         attacks that also edit features the same share ``⌈f·done/s⌉`` of the feature budget ``f``
         as the flips have used of the structure budget ``s`` (what a budget that allows these
-        flips would also allow). A graph the (surrogate) model misclassifies then receives no
-        further flips. Only the graphs still under attack are
+        flips would also allow). A graph the attacker sees as done (:meth:`AttackContext.judge`:
+        misclassified; in transfer mode, fooled by a margin) then receives no further flips. Only the graphs still under attack are
         re-scored: each chunk runs on the sub-batch of those graphs (:func:`select_graphs`), so a
         round costs what is left to attack, not the whole batch."""
         if self.rounds > 1:
@@ -295,7 +317,7 @@ class Attack:
                 keep = first.feat_rank < share[ctx.batch.batch[first.feat_node]]
                 so_far = so_far.with_features(first.feat_node[keep], first.feat_value[keep], first.feat_rank[keep])
             current = select_graphs(apply_edits(ctx.batch, so_far, ctx.featurizer), active)
-            fooled = ctx.margins(current, ctx.model) < 0
+            _, fooled = ctx.judge(current)
             ctx.queries[active] += 1
             done[active[fooled]] = s_lim[active[fooled]]
             alive = (~fooled).nonzero(as_tuple=True)[0]

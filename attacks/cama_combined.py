@@ -7,7 +7,8 @@ nodes. On datasets whose features are structure-derived only the structure part 
 **Never weaker than its parts.** An attacker holding both budgets can do whatever either part does
 alone, so per budget and per graph the attack returns the first of (joint edits, ``cama-node``'s
 flips alone, ``cama-feature``'s edits alone, same importance and budgets) that the model it attacks
-misclassifies (the surrogate's view in transfer mode), else the one with the lowest true-class
+misclassifies (in transfer mode: that the surrogate misclassifies by the margin κ of
+:func:`attacks.base.stop_mask`), else the one with the lowest true-class
 margin. It is therefore a budget-specific attack; the three candidates cost about twice
 ``cama-node`` + ``cama-feature``, plus three batched queries per budget.
 """
@@ -60,9 +61,9 @@ class Cama(Attack):
         for budget in budgets:
             s_lim, f_lim = self.limits(ctx, budget)
             options = [joint.prefix(b, s_lim, f_lim), alone[0].prefix(b, s_lim, None), alone[1].prefix(b, None, f_lim)]
-            margin = torch.stack([ctx.margins(apply_edits(b, e, ctx.featurizer), ctx.model) for e in options])
+            judged = [ctx.judge(apply_edits(b, e, ctx.featurizer)) for e in options]
+            margin, fooled = torch.stack([m for m, _ in judged]), torch.stack([f for _, f in judged])
             ctx.queries += len(options)
-            fooled = margin < 0
             first = torch.argmax(fooled.int(), 0)  # first fooling option (argmax returns the first max)
             choice = torch.where(fooled.any(0), first, torch.argmin(margin, 0))
             out[budget] = _merge(b, options, choice)

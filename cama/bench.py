@@ -28,6 +28,11 @@ Configuration (TOML; every key optional, flags of ``cama bench`` override them):
     rounds = 0                               # other keys are attack parameters
     rerank = 0
 
+Transfer grids add ``surrogates = ["gcn", "gin", ...]``: every cell then runs once per surrogate
+architecture (the zoo/cache victim of that architecture and seed, so the same split), in
+transfer mode with ``transfer_margin`` (κ; default ``cama.evaluate.DEFAULT_TRANSFER_MARGIN``);
+where the surrogate is the victim's own architecture the cell is white-box (the matrix diagonal).
+
 Executors: ``local`` runs cells one after another in this process; ``ray`` turns victims to
 train and cells into Ray tasks (an existing cluster via ``ray_address``, else a local Ray
 instance). Tasks return checkpoints and records to the driver, which writes them, so workers
@@ -81,6 +86,8 @@ class BenchConfig:
     importance: str = "gradcam"
     runs: str = "results/runs/bench"
     max_graphs: int | None = None
+    surrogates: list[str] = field(default_factory=list)  #: transfer grid: surrogate architectures
+    transfer_margin: float | None = None  #: κ of transfer mode (None: the default)
 
     def __post_init__(self) -> None:
         if not self.attacks:
@@ -128,8 +135,11 @@ class BenchConfig:
         for key in ("datasets", "victims", "seeds", "budgets", "attacks"):
             if not isinstance(getattr(self, key), list) or not getattr(self, key):
                 raise CamaError(f"{source}: '{key}' must be a non-empty list.")
-        for v in self.victims:
+        for v in [*self.victims, *self.surrogates]:
             check_arch(v)
+        if self.transfer_margin is not None and not (isinstance(self.transfer_margin, (int, float))
+                                                     and 0 <= self.transfer_margin <= 1):
+            raise CamaError(f"{source}: transfer_margin must be a number in [0, 1], got {self.transfer_margin!r}.")
         if not all(isinstance(s, int) and not isinstance(s, bool) for s in self.seeds):
             raise CamaError(f"{source}: seeds must be integers, got {self.seeds}.")
         self.budgets = [b.value for b in parse_budgets(self.budgets, self.budget_kind)]  # validated, sorted
@@ -140,6 +150,11 @@ class BenchConfig:
             spec.build(self.importance)  # unknown parameters, a missing attack file → one clear error
         if self.max_graphs is not None and (not isinstance(self.max_graphs, int) or self.max_graphs < 1):
             raise CamaError(f"{source}: max_graphs must be a positive integer (or 0 for all), got {self.max_graphs!r}.")
+
+    def kappa(self) -> float:
+        from .evaluate import DEFAULT_TRANSFER_MARGIN
+
+        return DEFAULT_TRANSFER_MARGIN if self.transfer_margin is None else float(self.transfer_margin)
 
     def budget_list(self):
         from .budget import Budget
@@ -186,17 +201,22 @@ class Cell:
     victim: str
     seed: int
     spec: AttackSpec
+    surrogate: str | None = None  #: transfer mode: the surrogate's architecture (same seed)
 
     @property
     def name(self) -> str:
-        return f"{self.dataset}/{self.victim}/s{self.seed}/{self.spec.label}"
+        sur = f"←{self.surrogate}" if self.surrogate else ""
+        return f"{self.dataset}/{self.victim}{sur}/s{self.seed}/{self.spec.label}"
 
 
 def make_cells(cfg: BenchConfig) -> list[Cell]:
+    """The grid's cells; with ``surrogates``, one per surrogate (white-box where it is the victim's
+    own architecture)."""
     from .data import canonical_name
 
-    return [Cell(canonical_name(d), v, s, spec) for d in cfg.datasets for v in cfg.victims for s in cfg.seeds
-            for spec in cfg.attacks]
+    surrogates = cfg.surrogates or [None]
+    return [Cell(canonical_name(d), v, s, spec, None if sur == v else sur) for d in cfg.datasets
+            for v in cfg.victims for s in cfg.seeds for sur in surrogates for spec in cfg.attacks]
 
 
 def cell_max_graphs(cell: Cell, cfg: BenchConfig) -> int | None:
@@ -210,9 +230,9 @@ def cell_max_graphs(cell: Cell, cfg: BenchConfig) -> int | None:
 def expected_run_ids(cell: Cell, cfg: BenchConfig) -> list[str]:
     """The run ids of the records a cell produces (:func:`cama.records.run_config`, as in ``evaluate_attack``)."""
     atk = cell.spec.build(cfg.importance)
-    params = atk.describe_params()
+    params = atk.describe_params() | ({"transfer_margin": cfg.kappa()} if cell.surrogate else {})
     return [run_id(run_config(cell.dataset, cell.victim, cell.seed, atk.name, params, b, cell.seed,
-                              None, cell_max_graphs(cell, cfg)))
+                              cell.surrogate, cell_max_graphs(cell, cfg)))
             for b in cfg.budget_list()]
 
 
@@ -254,10 +274,10 @@ def clean_partial_files(runs: Path) -> int:
     return n
 
 
-def run_cell(cell: Cell, cfg: BenchConfig, dataset, victim) -> list[dict]:
-    """Attack one victim with one attack spec for all budgets → records (not yet written); no
-    records when the attack cannot apply to the dataset (``Attack.inapplicable``; the planner
-    does not schedule such cells, :func:`plan_cells`)."""
+def run_cell(cell: Cell, cfg: BenchConfig, dataset, victim, surrogate=None) -> list[dict]:
+    """Attack one victim (through ``surrogate``, a Victim, in transfer cells) with one attack spec
+    for all budgets → records (not yet written); no records when the attack cannot apply to the
+    dataset (``Attack.inapplicable``; the planner does not schedule such cells, :func:`plan_cells`)."""
     from .evaluate import evaluate_attack
 
     atk = cell.spec.build(cfg.importance)
@@ -265,7 +285,8 @@ def run_cell(cell: Cell, cfg: BenchConfig, dataset, victim) -> list[dict]:
         return []
     out = evaluate_attack(victim.model, dataset, victim.split["test"], atk, cfg.budget_list(),
                           victim_name=cell.victim, victim_seed=cell.seed, seed=cell.seed,
-                          max_graphs=cell_max_graphs(cell, cfg))
+                          max_graphs=cell_max_graphs(cell, cfg), transfer_margin=cfg.kappa(),
+                          surrogate=surrogate.model if cell.surrogate else None, surrogate_name=cell.surrogate)
     for rec in out.records:
         if cell.spec.label != cell.spec.attack:
             rec["label"] = cell.spec.label
@@ -344,13 +365,14 @@ def _run_local(pending: list[Cell], cfg: BenchConfig, data_root, cache_dir, devi
             victims.clear()  # one dataset in memory at a time (cells are dataset-major)
             datasets[cell.dataset] = load_dataset(cell.dataset, root=data_root)
         ds = datasets[cell.dataset]
-        key = (cell.victim, cell.seed)
-        if key not in victims:
-            fresh = not locate_victim(ds, cell.victim, cell.seed, cache_dir=cache_dir)[0].is_file()
-            victims[key] = get_victim(ds, cell.victim, cell.seed, device=device, cache_dir=cache_dir, progress=False)
-            if fresh:
-                trained.append(victims[key].train_seconds)
-        yield cell, run_cell(cell, cfg, ds, victims[key])
+        for arch in filter(None, (cell.victim, cell.surrogate)):
+            if (arch, cell.seed) not in victims:
+                fresh = not locate_victim(ds, arch, cell.seed, cache_dir=cache_dir)[0].is_file()
+                victims[arch, cell.seed] = get_victim(ds, arch, cell.seed, device=device, cache_dir=cache_dir,
+                                                      progress=False)
+                if fresh:
+                    trained.append(victims[arch, cell.seed].train_seconds)
+        yield cell, run_cell(cell, cfg, ds, victims[cell.victim, cell.seed], victims.get((cell.surrogate, cell.seed)))
 
 
 def describe(cfg: BenchConfig) -> str:
@@ -359,9 +381,11 @@ def describe(cfg: BenchConfig) -> str:
         return f" ({', '.join(parts)})" if parts else ""
 
     attacks = ", ".join(s.label + sample(s) for s in cfg.attacks)
+    transfer = (f" × surrogates {', '.join(cfg.surrogates)} (transfer, κ = {cfg.kappa():g}; own architecture = "
+                "white-box)") if cfg.surrogates else ""
     return (f"datasets {', '.join(cfg.datasets)} × victims {', '.join(cfg.victims)} × seeds "
             f"{', '.join(map(str, cfg.seeds))} × attacks [{attacks}] × budgets "
-            f"{', '.join(f'{b:g}' for b in cfg.budgets)} ({cfg.budget_kind})")
+            f"{', '.join(f'{b:g}' for b in cfg.budgets)} ({cfg.budget_kind}){transfer}")
 
 
 __all__ = ["AttackSpec", "BenchConfig", "BenchSummary", "Cell", "make_cells", "plan_cells", "run_bench"]

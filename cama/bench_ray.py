@@ -40,7 +40,8 @@ def _train_task(dataset: str, arch: str, seed: int, data_root: str | None) -> di
     return train_victim(_dataset(dataset, data_root), arch, seed, device="cpu", progress=False).to_checkpoint()
 
 
-def _cell_task(cell, cfg, checkpoint: dict, data_root: str | None, device: str) -> list[dict]:
+def _cell_task(cell, cfg, checkpoint: dict, data_root: str | None, device: str,
+               surrogate_checkpoint: dict | None = None) -> list[dict]:
     from victims.store import victim_from_checkpoint
 
     from .bench import run_cell
@@ -49,7 +50,8 @@ def _cell_task(cell, cfg, checkpoint: dict, data_root: str | None, device: str) 
     tune_allocator()  # once per worker process, as the cama command does
 
     victim = victim_from_checkpoint(checkpoint, device)
-    return run_cell(cell, cfg, _dataset(cell.dataset, data_root), victim)
+    surrogate = victim_from_checkpoint(surrogate_checkpoint, device) if surrogate_checkpoint is not None else None
+    return run_cell(cell, cfg, _dataset(cell.dataset, data_root), victim, surrogate)
 
 
 def run_ray(pending: list, cfg, address: str | None, data_root: str | None, cache_dir: str | None,
@@ -76,17 +78,15 @@ def run_ray(pending: list, cfg, address: str | None, data_root: str | None, cach
     attack = ray.remote(num_cpus=1, num_gpus=gpu)(_cell_task)
     try:
         checkpoints, training = {}, {}
-        for cell in pending:
-            key = (cell.dataset, cell.victim, cell.seed)
-            if key in checkpoints:
-                continue
-            path, _ = locate_victim(_dataset(cell.dataset, data_root), cell.victim, cell.seed, cache_dir=cache_dir)
+        for key in dict.fromkeys((c.dataset, arch, c.seed) for c in pending for arch in (c.victim, c.surrogate) if arch):
+            path, _ = locate_victim(_dataset(key[0], data_root), key[1], key[2], cache_dir=cache_dir)
             if path.is_file():
                 checkpoints[key] = ray.put(load_torch_file(path, "delete it to retrain"))
             else:  # trained on a worker; cells that need it wait for it
-                checkpoints[key] = train.remote(cell.dataset, cell.victim, cell.seed, data_root)
+                checkpoints[key] = train.remote(*key, data_root)
                 training[checkpoints[key]] = path
-        refs = {attack.remote(cell, cfg, checkpoints[(cell.dataset, cell.victim, cell.seed)], data_root, device): cell
+        refs = {attack.remote(cell, cfg, checkpoints[(cell.dataset, cell.victim, cell.seed)], data_root, device,
+                              checkpoints[(cell.dataset, cell.surrogate, cell.seed)] if cell.surrogate else None): cell
                 for cell in pending}
         while refs or training:
             if training:  # keep the driver's victim cache complete, as soon as a victim is trained

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import sys
 import warnings
@@ -223,7 +224,13 @@ def _parse_params(items: tuple[str, ...]) -> dict:
               help="Budgets, comma-separated (ratios of |E_g| flips / |V_g| feature nodes, or counts).")
 @click.option("--budget-kind", type=click.Choice(["ratio", "count"]), default="ratio", show_default=True)
 @click.option("--seed", default=0, show_default=True, type=int, help="Victim seed (split, training) and attack seed.")
-@click.option("--surrogate", default=None, help="Transfer mode: importance/gradients from this architecture.")
+@click.option("--surrogate", default=None,
+              help="Transfer mode: attack this surrogate (an architecture, trained on the victim's split, or a "
+                   "checkpoint from `cama train`) and score the adversarial graphs on the victim, which the "
+                   "attack never queries.")
+@click.option("--transfer-margin", default=None, type=click.FloatRange(0, 1),
+              help="Transfer mode: stop spending a graph's budget once the surrogate's probability margin is "
+                   "below −κ (default 1.0 = never stop early; see README).")
 @click.option("--importance", default="gradcam", show_default=True,
               type=click.Choice(["cam", "gradcam", "gradcam-avg"]), help="Node importance for CAMA attacks.")
 @click.option("--adaptive-every", default=0, type=int, help="Re-score importance every k flips (0 = off).")
@@ -237,8 +244,8 @@ def _parse_params(items: tuple[str, ...]) -> dict:
 @data_root_opt
 @cache_opt
 @device_opt
-def attack(dataset, model, attack_names, budgets, budget_kind, seed, surrogate, importance, adaptive_every, params,
-           max_graphs, save_adversarial, out_dir, fmt, data_root, cache_dir, device):
+def attack(dataset, model, attack_names, budgets, budget_kind, seed, surrogate, transfer_margin, importance,
+           adaptive_every, params, max_graphs, save_adversarial, out_dir, fmt, data_root, cache_dir, device):
     """Attack a (cached or freshly trained) victim and print ASR per budget.
 
     \b
@@ -248,16 +255,16 @@ def attack(dataset, model, attack_names, budgets, budget_kind, seed, surrogate, 
       cama attack -d IMDB-BINARY -m gin -a cama-node -p rerank=16 --adaptive-every 2
     """
     from attacks import ATTACKS, make_attacks
-    from victims.store import check_arch, get_victim
+    from victims.store import check_arch, get_surrogate, get_victim
 
     from .budget import parse_budgets
     from .data import load_dataset
-    from .evaluate import evaluate_attack
+    from .evaluate import DEFAULT_TRANSFER_MARGIN, evaluate_attack
     from .records import write_record
 
     check_arch(model)
-    if surrogate:
-        check_arch(surrogate)
+    if transfer_margin is not None and not surrogate:
+        raise CamaError("--transfer-margin only applies in transfer mode; add --surrogate ARCH.")
     names = list(ATTACKS) if attack_names == "all" else _split(attack_names)
     atks = make_attacks(names, _parse_params(params), importance=importance, adaptive_every=adaptive_every)
     budget_list = parse_budgets(budgets, budget_kind)
@@ -268,13 +275,19 @@ def attack(dataset, model, attack_names, budgets, budget_kind, seed, surrogate, 
     victim = get_victim(ds, model, seed, device=device, cache_dir=cache_dir)
     if fmt != "json":
         click.echo(f"victim {ds.name}/{model}/s{seed}: {victim.source} {victim.path}", err=True)
-    sur = get_victim(ds, surrogate, seed, device=device, cache_dir=cache_dir).model if surrogate else None
+    sur, sur_name = None, surrogate
+    if surrogate:
+        sur_victim = get_surrogate(ds, surrogate, seed, device=device, cache_dir=cache_dir)
+        sur = sur_victim.model
+        if surrogate != sur_victim.arch:  # a checkpoint file: records name its architecture and file
+            sur_name = f"{sur_victim.arch}:{os.path.basename(surrogate)}"
     rows, adversarial = [], {}
     for atk in atks:
         outcome = evaluate_attack(victim.model, ds, victim.split["test"], atk, budget_list, victim_name=model,
-                                  victim_seed=seed, seed=seed, surrogate=sur, surrogate_name=surrogate,
+                                  victim_seed=seed, seed=seed, surrogate=sur, surrogate_name=sur_name,
                                   max_graphs=max_graphs, keep_adversarial=bool(save_adversarial),
-                                  progress=fmt == "table")
+                                  progress=fmt == "table", transfer_margin=(
+                                      DEFAULT_TRANSFER_MARGIN if transfer_margin is None else transfer_margin))
         for rec in outcome.records:
             write_record(out_dir, rec)
             rows.append(rec)

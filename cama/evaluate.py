@@ -6,14 +6,21 @@ b (structure-derived features re-computed), ``asr = n_success / n_attacked``,
 when a seeded sample of ``max_graphs`` is), mean edits actually used, seconds and victim queries
 per attacked graph (a ranked attack's one-off cost is shared by all budgets and included in
 each; a budget-specific attack — PRBCD, genetic — solves every budget of the run, and each record
-carries the cost of all those solves). Transfer mode: importance/gradients from ``surrogate``, success measured on the victim.
+carries the cost of all those solves).
+
+**Transfer mode** (``surrogate``): importance, gradients and queries all go to the surrogate —
+the attack's context holds no handle on the victim, which is only scored afterwards (one batched
+forward per budget). The attacker cannot see whether the victim is fooled, so it stops spending
+a graph's budget only when the surrogate is fooled by a probability margin ``transfer_margin``
+(κ, :func:`attacks.base.stop_mask`; default :data:`DEFAULT_TRANSFER_MARGIN`, chosen by the sweep
+in README). Records carry ``surrogate`` and ``params.transfer_margin``.
 
 **Monotone in the budget.** An attacker allowed b edits may use fewer, so at budget b a graph
 counts as fooled when an edit set the attack produced within b fools it: the budgets of the run
 are evaluated in increasing order, and a graph the attacker sees fooled at a smaller budget keeps
 that adversarial graph (its edits, and the graph saved by ``keep_adversarial``) at every larger
 budget. What the attacker sees is the victim's prediction for white-box and query attacks, and
-the *surrogate's* in transfer mode (the victim is then only scored, never consulted). Ranked
+the *surrogate's* (fooled by the margin κ) in transfer mode. Ranked
 attacks thus count the prefixes of all budgets ≤ b, budget-specific attacks (PRBCD, genetic)
 the solutions of all budgets ≤ b. ``asr_full_prefix`` keeps the plain success of the budget's
 own edits, so the difference is visible.
@@ -38,6 +45,9 @@ from .records import SCHEMA, now, run_config, run_id, versions
 from .relaxation import Relaxation, probe_relaxation
 
 MAX_CHUNK_NODES = 200_000
+#: κ of transfer mode: stop on a graph once the surrogate's probability margin is below −κ
+#: (1.0 = never: spend the whole budget). Chosen by the sweep of benchmarks/transfer_margin.py.
+DEFAULT_TRANSFER_MARGIN = 1.0
 
 
 @dataclass
@@ -88,9 +98,14 @@ def split_adversarial(adv: Batch) -> list[Data]:
 def evaluate_attack(model: torch.nn.Module, dataset: GraphDataset, test_idx, attack, budgets: list[Budget], *,
                     victim_name: str, victim_seed: int, seed: int = 0, surrogate: torch.nn.Module | None = None,
                     surrogate_name: str | None = None, max_graphs: int | None = None, keep_adversarial: bool = False,
-                    cam_layer: str | None = None, progress: bool = False) -> AttackOutcome:
+                    cam_layer: str | None = None, progress: bool = False,
+                    transfer_margin: float = DEFAULT_TRANSFER_MARGIN) -> AttackOutcome:
     """Run ``attack`` on the correctly classified graphs of ``dataset[test_idx]`` for all ``budgets``."""
-    from attacks.base import AttackContext
+    from attacks.base import AttackContext, stop_mask
+
+    if surrogate is not None and not 0 <= transfer_margin:
+        raise CamaError(f"transfer_margin must be ≥ 0 (a probability margin; 1 = never stop early), got {transfer_margin}.")
+    kappa = transfer_margin if surrogate is not None else 0.0
 
     device = model_device(model)
     model.eval()
@@ -121,8 +136,9 @@ def evaluate_attack(model: torch.nn.Module, dataset: GraphDataset, test_idx, att
         for chunk in chunks:
             advance()
             batch = Batch.from_data_list(chunk).to(device)
-            ctx = AttackContext(model=surrogate or model, batch=batch, featurizer=featurizer, seed=seed, victim=model,
-                                cam_layer=cam_layer)
+            attacker = model if surrogate is None else surrogate  # the only model the attack may touch
+            ctx = AttackContext(model=attacker, batch=batch, featurizer=featurizer, seed=seed, victim=attacker,
+                                cam_layer=cam_layer, stop_margin=kappa)
             t0 = time.perf_counter()
             try:
                 result = attack.run(ctx, budgets)
@@ -155,8 +171,8 @@ def evaluate_attack(model: torch.nn.Module, dataset: GraphDataset, test_idx, att
                 adv = apply_edits(batch, edits, featurizer)
                 with torch.no_grad():
                     wrong = call_model(model, adv.x, adv.edge_index, adv.batch).argmax(-1) != batch.y
-                    seen = wrong if surrogate is None else (
-                        call_model(surrogate, adv.x, adv.edge_index, adv.batch).argmax(-1) != batch.y)
+                    seen = wrong if surrogate is None else stop_mask(
+                        call_model(surrogate, adv.x, adv.edge_index, adv.batch), batch.y, kappa)
                 _sync(device)
                 st = stats[b]
                 st["eval_s"] += time.perf_counter() - t0
@@ -177,7 +193,7 @@ def evaluate_attack(model: torch.nn.Module, dataset: GraphDataset, test_idx, att
                     adversarial[str(b)].extend(locked_graphs[g] or graphs[g] for g in range(batch.num_graphs))
                 locked |= new
     n_att = len(targets)
-    params = attack.describe_params()
+    params = attack.describe_params() | ({"transfer_margin": kappa} if surrogate is not None else {})
     records = []
     for b in budgets:
         st = stats[b]

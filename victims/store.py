@@ -163,3 +163,26 @@ def get_victim(dataset: GraphDataset, arch: str, seed: int = 0, cfg: TrainConfig
     victim.path = save_victim(victim, path)
     victim.source = "trained"
     return victim
+
+
+def get_surrogate(dataset: GraphDataset, spec: str, seed: int = 0, device: str | torch.device = "auto",
+                  cache_dir: str | Path | None = None, progress: bool = True) -> Victim:
+    """The surrogate of transfer mode: ``spec`` is an architecture (the zoo/cache/trained victim of
+    that architecture with ``seed``, i.e. trained on the same split) or a checkpoint file written
+    by ``cama train``. A checkpoint must have been trained on ``dataset`` with the same
+    featurizer — the attacker's perturbed graphs are featurized once, for both models — else one
+    clear error."""
+    if spec in ARCHITECTURES:
+        return get_victim(dataset, spec, seed, device=device, cache_dir=cache_dir, progress=progress)
+    if not Path(spec).is_file():
+        raise CamaError(f"Surrogate '{spec}' is neither an architecture ({', '.join(ARCHITECTURES)}) nor a "
+                        "checkpoint file written by `cama train`.")
+    sur = load_victim(spec, device)
+    if sur.dataset != dataset.name:
+        raise CamaError(f"Surrogate checkpoint {spec} was trained on {sur.dataset}, the victim on {dataset.name}; "
+                        f"train a surrogate on {dataset.name} (`cama train -d {dataset.name} -m gcn --out sur.pt`).")
+    if sur.featurizer != dataset.featurizer.to_config():
+        raise CamaError(f"Surrogate checkpoint {spec} expects node features {sur.featurizer}, but {dataset.name} is "
+                        f"featurized as {dataset.featurizer.to_config()} here; both models must read the same "
+                        f"features: retrain the surrogate with this cama (`cama train -d {dataset.name} --out sur.pt`).")
+    return sur
