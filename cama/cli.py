@@ -525,16 +525,21 @@ def bench(config_path, datasets_, victims_, seeds, attack_names, params, exclude
 @click.option("--out", default="results", show_default=True, type=click.Path(file_okay=False))
 @click.option("--victims-md", default="results/victims.md", show_default=True,
               help="Clean-accuracy table to include (skipped when missing).")
-def leaderboard(runs, out, victims_md):
-    """Aggregate run records into LEADERBOARD.md, leaderboard.csv/.tex/.html and plots.
+@click.option("--transfer-runs", default=None, type=click.Path(file_okay=False, exists=True),
+              help="Records of a transfer grid (cama bench --config transfer.toml): adds the surrogate × victim "
+                   "transferability matrix (tables, transfer.csv, heatmaps).")
+def leaderboard(runs, out, victims_md, transfer_runs):
+    """Aggregate run records into LEADERBOARD.md, leaderboard.csv/.tex/.html (one self-contained
+    page: summary, plots, a sortable and filterable table of every cell) and plots/.
 
     \b
-    Example:
+    Examples:
       cama leaderboard --runs results/runs --out results/
+      cama leaderboard --runs results/runs/bench --transfer-runs results/runs/transfer --out results/
     """
     from .leaderboard import write_leaderboard
 
-    for path in write_leaderboard(runs, out, _command_line(), victims_md):
+    for path in write_leaderboard(runs, out, _command_line(), victims_md, transfer_runs):
         click.echo(f"wrote {path}")
 
 

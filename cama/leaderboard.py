@@ -142,7 +142,11 @@ def _wide(part: pd.DataFrame) -> pd.DataFrame:
     return wide.sort_values("avg rank")
 
 
-def write_leaderboard(runs: str | Path, out: str | Path, command: str, victims_md: str | Path | None = None) -> list[Path]:
+def write_leaderboard(runs: str | Path, out: str | Path, command: str, victims_md: str | Path | None = None,
+                      transfer_runs: str | Path | None = None) -> list[Path]:
+    """Write every output (module docstring); with ``transfer_runs`` (the records of a transfer
+    grid) also the transferability matrix (:mod:`cama.transfer`): tables, ``transfer.csv`` and
+    heatmaps, in the markdown and on the page."""
     records = load_records(runs)
     agg = aggregate(records)
     out = Path(out)
@@ -189,10 +193,24 @@ def write_leaderboard(runs: str | Path, out: str | Path, command: str, victims_m
             md += [f"## {titles[(ds, victim)]}", ""]
         md += [f"**{GROUP_TITLES[group]}**", "", wide.to_markdown(), ""]
         tex.append(wide.to_latex(caption=f"{ds} / {victim} / {GROUP_TITLES[group]}", escape=True).replace("**", ""))
+    plots, images = write_plots(agg, out / "plots")
+    transfer = None
+    if transfer_runs is not None:
+        from . import transfer as tm
+
+        transfer = tm.load_transfer(transfer_runs)
+        if transfer.empty:
+            raise CamaError(f"No ratio-budget records at ρ = 0.1 in {transfer_runs}; run `cama bench --config "
+                            "transfer.toml` first (or drop --transfer-runs).")
+        md += tm.markdown(transfer)
+        write_text_atomic(out / "transfer.csv", transfer.to_csv(index=False, float_format="%.4f"))
+        written.append(out / "transfer.csv")
+        t_paths, t_images = tm.heatmaps(transfer, out / "plots")
+        plots += t_paths
+        transfer = (tm.summary(transfer), t_images)
     if victims_md and Path(victims_md).is_file():
         md += ["## Victims (clean accuracy)", "", Path(victims_md).read_text().split("\n", 2)[-1]]
-    plots, images = write_plots(agg, out / "plots")
-    html = leaderboard_page(agg, header, summaries, extra, images)
+    html = leaderboard_page(agg, header, summaries, extra, images, transfer)
     for name, text in (("LEADERBOARD.md", "\n".join(md)), ("leaderboard.tex", "\n\n".join(tex)),
                        ("leaderboard.html", html)):
         write_text_atomic(out / name, text)
@@ -223,7 +241,8 @@ CELL_COLUMNS = [("dataset", "dataset"), ("victim", "victim"), ("attack", "attack
                 ("s_graph", "s/graph"), ("graphs", "graphs attacked"), ("seeds", "seeds")]
 
 
-def leaderboard_page(agg: pd.DataFrame, header: list[str], summaries: dict, extra: list, images: dict[str, str]) -> str:
+def leaderboard_page(agg: pd.DataFrame, header: list[str], summaries: dict, extra: list, images: dict[str, str],
+                     transfer: tuple[pd.DataFrame, dict[str, str]] | None = None) -> str:
     """The self-contained leaderboard page (:mod:`cama.page`): summary per target group, CAMA's
     standing, the ablation, the plots, and one sortable, filterable table of every cell."""
     from .page import data_table, esc, inline_markdown, page, static_table
@@ -238,7 +257,8 @@ def leaderboard_page(agg: pd.DataFrame, header: list[str], summaries: dict, extr
     bold = [[key == "asr" and r.rank == 1 and r.asr_mean > 0 for key, _ in CELL_COLUMNS] for r in ranked.itertuples()]
     body = ["<h1>cama leaderboard</h1>",
             '<nav><a href="#summary">summary</a><a href="#standing">CAMA\'s standing</a>'
-            '<a href="#plots">plots</a><a href="#cells">every cell</a></nav>',
+            '<a href="#plots">plots</a>' + ('<a href="#transfer">transferability</a>' if transfer else "") +
+            '<a href="#cells">every cell</a></nav>',
             "<p class=\"note\">" + inline_markdown(" ".join(header)) + "</p>", '<h2 id="summary">Summary</h2>',
             f'<p class="note">{inline_markdown(SUMMARY_NOTE)}</p>']
     for group, frame in summaries.items():
@@ -248,6 +268,13 @@ def leaderboard_page(agg: pd.DataFrame, header: list[str], summaries: dict, extr
         body += [f'<h2{" id=standing" if i == 0 else ""}>{esc(title)}</h2>', static_table(frame)]
     body.append('<h2 id="plots">Plots</h2>')
     body += [f'<h3>{esc(name)}</h3><img alt="{esc(name)}" src="{uri}">' for name, uri in images.items()]
+    if transfer:
+        t_summary, t_images = transfer
+        body += ['<h2 id="transfer">Transferability (surrogate → victim, ρ = 0.1)</h2>',
+                 '<p class="note">Diagonal: white-box. Off it the attack saw only the surrogate (same split) and was '
+                 'scored on the victim, which it never queried. <code>kept</code> = transfer ASR ÷ white-box ASR.</p>',
+                 static_table(t_summary, float_format="{:.3f}")]
+        body += [f'<h3>{esc(name)}</h3><img alt="{esc(name)}" src="{uri}">' for name, uri in t_images.items()]
     body += ['<h2 id="cells">Every cell</h2>',
              '<p class="note">Click a header to sort; the URL fragment <code>#sort=asr&amp;dir=desc&amp;dataset=MUTAG'
              '</code> does the same. Bold: best ASR of its dataset × victim × target group × budget. '

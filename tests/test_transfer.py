@@ -116,3 +116,27 @@ def test_transfer_grid_cells(tu_root, session_cache, tmp_path):
     assert set(plan_cells(cells, cfg, tmp_path / "runs", data_root=str(tu_root)).values()) == {"done"}
     with pytest.raises(Exception, match="transfer_margin"):
         BenchConfig.from_dict({"surrogates": ["gcn"], "transfer_margin": 2})
+
+
+def test_transfer_matrix_from_records(tu_root, session_cache, tmp_path):
+    from cama.bench import BenchConfig, run_bench
+    from cama.leaderboard import write_leaderboard
+    from cama.records import load_records
+    from cama.transfer import load_transfer, matrix, summary
+
+    runs = tmp_path / "runs"
+    cfg = BenchConfig.from_dict({"datasets": ["MUTAG"], "victims": ["gcn", "gin"], "surrogates": ["gcn", "gin"],
+                                 "budgets": [0.1], "runs": str(runs), "max_graphs": 6,
+                                 "attacks": {"cama-node": {}, "grbcd": {}}})
+    run_bench(cfg, data_root=str(tu_root), progress=False)
+    frame = load_transfer(runs)
+    m = matrix(frame, "MUTAG", "grbcd").loc[["gcn", "gin"], ["gcn", "gin"]]
+    for rec in load_records(runs):
+        if rec["attack"] == "grbcd":
+            assert m.loc[rec["surrogate"] or rec["victim"], rec["victim"]] == rec["asr"]
+    s = summary(frame).set_index("attack")
+    assert (s["transfer cells"] == 2).all()
+    paths = write_leaderboard(runs, tmp_path / "lb", "pytest", transfer_runs=runs)
+    assert {"transfer.csv", "transfer_MUTAG.png"} <= {p.name for p in paths}
+    assert "Transferability" in (tmp_path / "lb" / "LEADERBOARD.md").read_text()
+    assert 'id="transfer"' in (tmp_path / "lb" / "leaderboard.html").read_text()
