@@ -19,10 +19,10 @@ import torch
 from cama.edits import EditList, apply_edits
 
 from .base import Attack, AttackResult
-from .candidates import DEFAULT_RERANK, DEFAULT_RERANK_NODES
 from .cama_feature import CamaFeature
 from .cama_node import CamaNode
 from .cama_subgraph import CamaSubgraph
+from .candidates import DEFAULT_RERANK, DEFAULT_RERANK_NODES
 
 
 class Cama(Attack):

@@ -21,8 +21,15 @@ import torch
 from cama.edits import unique_pairs
 
 from .base import Attack
-from .candidates import (DEFAULT_RERANK, DEFAULT_RERANK_NODES, anchor_pairs, existing_pairs, is_edge, ranked_flips,
-                         top_nodes)
+from .candidates import (
+    DEFAULT_RERANK,
+    DEFAULT_RERANK_NODES,
+    anchor_pairs,
+    existing_pairs,
+    is_edge,
+    ranked_flips,
+    top_nodes,
+)
 
 
 def importance_flip_scores(ctx, batch, method: str, anchors: int, add_weight: float):

@@ -15,8 +15,15 @@ from cama.edits import unique_pairs
 from cama.subgraphs import ego_membership
 
 from .base import Attack
-from .candidates import (DEFAULT_RERANK, DEFAULT_RERANK_NODES, anchor_pairs, existing_pairs, is_edge, ranked_flips,
-                         top_nodes)
+from .candidates import (
+    DEFAULT_RERANK,
+    DEFAULT_RERANK_NODES,
+    anchor_pairs,
+    existing_pairs,
+    is_edge,
+    ranked_flips,
+    top_nodes,
+)
 
 
 class CamaSubgraph(Attack):

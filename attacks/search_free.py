@@ -17,8 +17,8 @@ from __future__ import annotations
 import torch
 from torch_geometric.utils import degree
 
-from .candidates import ranked_flips
 from .cama_node import CamaNode, flip_scores
+from .candidates import ranked_flips
 
 
 class SearchRandom(CamaNode):

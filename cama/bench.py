@@ -195,6 +195,43 @@ def specs_from_names(names: Iterable[str], params: dict) -> list[AttackSpec]:
     return [AttackSpec(n, n, tuple(sorted(params_for(n, params).items()))) for n in names]
 
 
+def bench_config(config_path: str | Path | None = None, *, datasets: list[str] | None = None,
+                 victims: list[str] | None = None, seeds: list[int] | None = None, attacks: list[str] | None = None,
+                 params: dict | None = None, exclude: list[str] | None = None, budgets: str | None = None,
+                 budget_kind: str | None = None, importance: str | None = None, max_graphs: int | None = None,
+                 runs: str | None = None) -> BenchConfig:
+    """The grid of ``cama bench``: the TOML at ``config_path`` (else the defaults), then every given
+    flag over it. ``attacks`` (names, or ``["all"]``) with ``params`` replace the config's
+    attacks; ``exclude`` drops attack labels; ``max_graphs = 0`` means every graph."""
+    from .budget import parse_budgets
+
+    cfg = BenchConfig.from_toml(config_path) if config_path else BenchConfig()
+    flags: dict = {"datasets": datasets, "victims": victims, "seeds": seeds, "budget_kind": budget_kind,
+                   "importance": importance, "runs": runs}
+    if budgets:
+        flags["budgets"] = [b.value for b in parse_budgets(budgets, budget_kind or cfg.budget_kind)]
+    if attacks:
+        from attacks import ATTACKS
+
+        flags["attacks"] = specs_from_names(list(ATTACKS) if attacks == ["all"] else attacks, params or {})
+    elif params:
+        raise CamaError("-p/--param applies to the attacks named with -a; in a config, put parameters "
+                        "under [attacks.<name>].")
+    if exclude:
+        specs = flags.get("attacks") or cfg.attacks
+        unknown = sorted(set(exclude) - {s.label for s in specs})
+        if unknown:
+            raise CamaError(f"--exclude {', '.join(unknown)}: not in the grid; its attacks are "
+                            f"{', '.join(s.label for s in specs)}.")
+        flags["attacks"] = [s for s in specs if s.label not in exclude]
+    cfg = cfg.with_overrides(**flags)
+    if max_graphs is not None:
+        if max_graphs < 0:
+            raise CamaError("--max-graphs must be ≥ 0 (0 = every correct test graph).")
+        cfg.max_graphs = max_graphs or None
+    return cfg
+
+
 @dataclass(frozen=True)
 class Cell:
     dataset: str

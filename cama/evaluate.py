@@ -34,13 +34,13 @@ import torch
 from torch_geometric.data import Batch, Data
 
 from .budget import Budget
-from .progress import progress_bar
 from .data import GraphDataset
 from .edits import apply_edits
 from .enforce import check_edits
 from .errors import CamaError
 from .featurize import Featurizer
 from .model_api import call_model, model_device
+from .progress import progress_bar
 from .records import SCHEMA, now, run_config, run_id, versions
 from .relaxation import Relaxation, probe_relaxation
 

@@ -12,7 +12,12 @@ from hypothesis import strategies as st
 from torch_geometric.data import Batch
 
 from cama.data import load_dataset
-from cama.featurize import EXACT_DEGREE_COLUMNS, MAX_EXACT_DEGREE, Featurizer, degree_layout
+from cama.featurize import (
+    EXACT_DEGREE_COLUMNS,
+    MAX_EXACT_DEGREE,
+    Featurizer,
+    degree_layout,
+)
 from cama.tu_stats import raw_stats
 
 

@@ -1,0 +1,4 @@
+"""``python -m cama.cli``: the same as the ``cama`` command."""
+from . import main
+
+main()
