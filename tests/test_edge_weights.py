@@ -183,3 +183,55 @@ def test_probe_names_an_unfaithful_model(mutag):
     for arch in ARCHS:
         ours = GraphClassifier(VictimConfig(arch, in_channels=mutag.num_features, num_classes=2)).eval()
         assert probe_relaxation(ours, mutag.graphs).faithful, arch
+
+
+def test_saved_adversarial_graphs_fool_an_independent_model(tu_root, mutag, mutag_gcn, tmp_path):
+    """The records' success counts, re-checked outside the evaluator: reload the graphs written by
+    ``--save-adversarial`` and re-predict them with PyG's stock layers on the victim's weights."""
+    import json
+
+    from click.testing import CliRunner
+
+    from cama.adversarial import AdversarialDataset
+    from cama.cli import cli
+
+    res = CliRunner().invoke(cli, ["attack", "-d", "MUTAG", "-m", "gcn", "-a", "cama-node,degree", "-b", "0.1,0.2",
+                                   "--data-root", str(tu_root), "--out", str(tmp_path / "runs"), "--format", "json",
+                                   "--save-adversarial", str(tmp_path / "adv.pt")])
+    assert res.exit_code == 0, res.output
+    reference = PlainPyG(mutag_gcn.model)
+    checked = 0
+    for rec in (json.loads(x) for x in res.output.splitlines() if x.startswith("{")):
+        graphs = list(AdversarialDataset(tmp_path / "adv.pt", budget=f"{rec['attack']}@{rec['budget']}"))
+        batch = Batch.from_data_list(graphs)
+        with torch.no_grad():
+            pred = reference(batch.x, batch.edge_index, batch.batch).argmax(-1)
+        assert len(graphs) == rec["n_attacked"]
+        assert int((pred != batch.y).sum()) == rec["n_success"]
+        assert rec["adv_acc"] == pytest.approx((rec["n_correct"] - rec["n_success"]) / rec["n_test"])
+        checked += rec["n_success"]
+    assert checked > 0
+
+
+def test_scoring_is_in_eval_mode_even_for_a_heavy_dropout_victim(mutag, mutag_gcn):
+    """With dropout p = 0.95 any forward in training mode is close to random: identical records on
+    two runs, and the clean accuracy of the eval-mode model, show every score is in eval mode."""
+    import copy
+
+    from attacks import make_attack
+    from cama.budget import parse_budgets
+    from cama.evaluate import evaluate_attack
+
+    model = copy.deepcopy(mutag_gcn.model)
+    model.dropout.p = 0.95
+    test = mutag[mutag_gcn.split["test"]]
+    batch = Batch.from_data_list(test)
+    with torch.no_grad():
+        eval_acc = (model.eval()(batch.x, batch.edge_index, batch.batch).argmax(-1) == batch.y).float().mean().item()
+    runs = []
+    for _ in range(2):
+        model.train()  # the evaluator must switch it
+        runs.append(evaluate_attack(model, mutag, mutag_gcn.split["test"], make_attack("cama-node"),
+                                    parse_budgets("0.1"), victim_name="gcn", victim_seed=0).records[0])
+    assert runs[0]["clean_acc"] == pytest.approx(eval_acc)
+    assert [r["n_success"] for r in runs] == [runs[0]["n_success"]] * 2
