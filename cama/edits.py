@@ -16,6 +16,7 @@ from torch import Tensor
 from torch_geometric.data import Batch
 from torch_geometric.utils import scatter
 
+from .batching import set_graph_slices
 from .featurize import Featurizer
 
 
@@ -137,12 +138,5 @@ def apply_edits(batch: Batch, edits: EditList, featurizer: Featurizer) -> Batch:
     # keep Batch.to_data_list()/index_select valid: recompute the per-graph edge slices
     per_graph = scatter(torch.ones_like(edge_index[0]), batch.batch[edge_index[0]], dim=0,
                         dim_size=batch.num_graphs, reduce="sum")
-    slices = dict(adv._slice_dict)
-    slices["edge_index"] = torch.cat([per_graph.new_zeros(1), per_graph.cumsum(0)]).cpu()
-    for key in list(slices):
-        if key.startswith("edge_") and key != "edge_index":
-            slices.pop(key)
-            if key in adv:
-                del adv[key]
-    adv._slice_dict = slices
-    return adv
+    stale = tuple(k for k in adv._slice_dict if k.startswith("edge_") and k != "edge_index")
+    return set_graph_slices(adv, {"edge_index": per_graph}, drop=stale)

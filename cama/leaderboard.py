@@ -417,19 +417,17 @@ def write_plots(agg: pd.DataFrame, folder: Path) -> tuple[list[Path], dict[str, 
 
 
 def _save(fig, path: Path) -> str:
-    """Save a figure atomically (temporary file + rename), close it, and return a 60-dpi copy as
-    a PNG data URI (the page embeds these: a few hundred kB for the whole grid)."""
+    """Save a figure atomically (:func:`cama.records.atomic_write`), close it, and return a 60-dpi
+    copy as a PNG data URI (the page embeds these: a few hundred kB for the whole grid)."""
     import io
-    import os
 
     import matplotlib.pyplot as plt
 
     from .page import png_data_uri
+    from .records import atomic_write
 
-    tmp = path.with_name(f".tmp-{path.name}")
-    fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png"), suffix=".png")
     small = io.BytesIO()
     fig.savefig(small, dpi=60, bbox_inches="tight", format="png")
     plt.close(fig)
-    os.replace(tmp, path)
     return png_data_uri(small.getvalue())

@@ -13,6 +13,8 @@ ERRICA_2020 = {
     ("IMDB-BINARY", "gin"): 71.2,
     ("DD", "graphsage"): 72.9, ("ENZYMES", "graphsage"): 58.2, ("NCI1", "graphsage"): 76.0,
     ("PROTEINS", "graphsage"): 73.0, ("IMDB-BINARY", "graphsage"): 68.8,
+    ("IMDB-MULTI", "gin"): 48.5, ("REDDIT-BINARY", "gin"): 89.9,
+    ("IMDB-MULTI", "graphsage"): 47.6, ("REDDIT-BINARY", "graphsage"): 84.3,
 }
 XU_2019 = {
     ("MUTAG", "gin"): 89.4, ("PROTEINS", "gin"): 76.2, ("NCI1", "gin"): 82.7, ("IMDB-BINARY", "gin"): 75.1,

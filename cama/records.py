@@ -11,6 +11,7 @@ import json
 import os
 import platform
 import tempfile
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -45,20 +46,32 @@ def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` through a temporary file + rename: readers see the old or the new file, never half."""
+def atomic_write(path: str | Path, write: Callable[[str], None], suffix: str = ".part") -> Path:
+    """The one atomic writer: ``write(tmp)`` fills a temporary file beside ``path``, which then
+    replaces ``path`` (readers see the old or the new file, never half of one; a failed write
+    leaves no temporary file). Temporary names start with ``.tmp-`` (never a ``*.json`` record)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")  # never matches *.json
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=suffix)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
+        write(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return path
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """``text`` written through :func:`atomic_write` (flushed to disk before the rename)."""
+    def write(tmp: str) -> None:
+        with open(tmp, "w") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    atomic_write(path, write)
 
 
 def write_json_atomic(path: Path, obj) -> None:
@@ -90,18 +103,10 @@ def load_records(folder: str | Path) -> list[dict]:
 
 
 def atomic_torch_save(obj, path: Path) -> None:
-    """``torch.save`` through a temporary file + rename (never a half-written file)."""
+    """``torch.save`` through :func:`atomic_write` (never a half-written file)."""
     import torch
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pt")
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda tmp: torch.save(obj, tmp), suffix=".pt")
 
 
 def load_torch_file(path: str | Path, fix: str):

@@ -14,6 +14,7 @@ import torch
 from torch import Tensor
 from torch_geometric.data import Batch
 
+from .batching import set_graph_slices
 from .edits import apply_flips
 
 
@@ -84,12 +85,9 @@ class GraphSlicer:
         ptr = torch.cat([n_c.new_zeros(1), torch.cumsum(n_c, 0)])
         sub = Batch(x=rep.x, edge_index=rep.edge_index, y=self.batch.y[graph_ids.to(self.batch.y.device)],
                     batch=rep.batch, ptr=ptr)
-        sub._num_graphs = graph_ids.numel()
-        zeros = torch.zeros(graph_ids.numel(), dtype=torch.long)
-        sub._slice_dict = {"x": ptr.cpu(), "edge_index": torch.cat([m_c.new_zeros(1), torch.cumsum(m_c, 0)]).cpu(),
-                           "y": torch.arange(graph_ids.numel() + 1)}
-        sub._inc_dict = {"x": zeros, "edge_index": ptr[:-1].cpu(), "y": zeros}
-        return sub
+        ones = torch.ones_like(n_c)
+        return set_graph_slices(sub, {"x": n_c, "edge_index": m_c, "y": ones},
+                                {"x": 0 * n_c, "edge_index": ptr[:-1], "y": 0 * n_c})
 
 
 def replicate(batch: Batch, graph_ids: Tensor) -> Replicas:

@@ -36,20 +36,3 @@ def stratified_split(y: Tensor, seed: int = 0, fractions: tuple[float, float, fl
         parts["val"].append(idx[n_train:n_train + n_val])
         parts["test"].append(idx[n_train + n_val:])
     return {k: torch.sort(torch.cat(v))[0] for k, v in parts.items()}
-
-
-def stratified_kfold(y: Tensor, k: int = 10, seed: int = 0) -> list[dict[str, Tensor]]:
-    """``k`` stratified folds; fold i tests on part i, validates on part i+1, trains on the rest."""
-    if k < 3:
-        raise CamaError(f"k-fold needs k >= 3 (test, val and train parts), got {k}.")
-    folds: list[list[Tensor]] = [[] for _ in range(k)]
-    for idx in _class_permutations(y.cpu(), seed):
-        for i, chunk in enumerate(torch.tensor_split(idx, k)):
-            folds[i].append(chunk)
-    parts = [torch.cat(f) for f in folds]
-    out = []
-    for i in range(k):
-        j = (i + 1) % k
-        train = torch.cat([parts[m] for m in range(k) if m not in (i, j)])
-        out.append({"train": torch.sort(train)[0], "val": torch.sort(parts[j])[0], "test": torch.sort(parts[i])[0]})
-    return out

@@ -13,10 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-import scipy.sparse as sp
 import torch
-from scipy.sparse.csgraph import connected_components
 from torch import Tensor
 from torch_geometric.utils import k_hop_subgraph, scatter
 
@@ -69,30 +66,6 @@ def scatter_max_index(values: Tensor, batch: Tensor, num_graphs: int) -> tuple[T
     idx = torch.arange(values.numel(), device=values.device)
     arg = scatter(torch.where(is_best, idx, torch.full_like(idx, -1)), batch, dim=0, dim_size=num_graphs, reduce="max")
     return best, arg
-
-
-def cluster_scores(scores: Tensor, edge_index: Tensor, threshold: float = 0.5) -> tuple[Tensor, Tensor]:
-    """Connected groups of important nodes.
-
-    Returns ``cluster`` ([N] cluster id, -1 for nodes below ``threshold``) and ``score``
-    ([num_clusters], sum of member scores).
-    """
-    n = scores.numel()
-    keep = scores >= threshold
-    src, dst = edge_index
-    both = keep[src] & keep[dst]
-    s, d = src[both].cpu().numpy(), dst[both].cpu().numpy()
-    adj = sp.coo_matrix((np.ones(len(s)), (s, d)), shape=(n, n))
-    _, comp = connected_components(adj, directed=False)
-    comp = torch.as_tensor(comp, device=scores.device)
-    keep_idx = keep.nonzero(as_tuple=True)[0]
-    cluster = torch.full((n,), -1, dtype=torch.long, device=scores.device)
-    if keep_idx.numel():
-        _, relabel = torch.unique(comp[keep_idx], return_inverse=True)
-        cluster[keep_idx] = relabel
-    num = int(cluster.max()) + 1 if keep_idx.numel() else 0
-    score = scatter(scores[keep_idx], cluster[keep_idx], dim=0, dim_size=num, reduce="sum")
-    return cluster, score
 
 
 def ego_membership(scores: Tensor, edge_index: Tensor, batch: Tensor, num_graphs: int, k: int = 1,

@@ -27,13 +27,15 @@ def victims_markdown(df: pd.DataFrame, command: str) -> str:
              f"Produced by `{command}`  ", f"Versions: {versions()}", "",
              "Test accuracy (%) mean ± std over seeds (stratified 80/10/10 split per seed, early stopping on "
              "validation accuracy). Literature: Errica et al. ICLR 2020 (10-fold CV) and Xu et al. ICLR 2019; "
-             "other protocols, shown for context.", "",
-             "| dataset | victim | test acc (ours) | seeds | Errica 2020 | Xu 2019 |", "|---|---|---|---|---|---|"]
-    fmt = lambda v: "–" if v is None or pd.isna(v) else f"{v:.1f}"
-    for r in df.itertuples():
-        lines.append(f"| {r.dataset} | {r.victim} | {100 * r.test_acc_mean:.1f} ± {100 * r.test_acc_std:.1f} | "
-                     f"{r.n_seeds} | {fmt(r.errica2020)} | {fmt(r.xu2019)} |")
-    return "\n".join(lines) + "\n"
+             "other protocols, shown for context.", ""]
+    def lit(v):
+        return "–" if v is None or pd.isna(v) else f"{v:.1f}"
+
+    table = pd.DataFrame({
+        "dataset": df.dataset, "victim": df.victim,
+        "test acc (ours)": [f"{100 * m:.1f} ± {100 * s:.1f}" for m, s in zip(df.test_acc_mean, df.test_acc_std)],
+        "seeds": df.n_seeds, "Errica 2020": df.errica2020.map(lit), "Xu 2019": df.xu2019.map(lit)})
+    return "\n".join(lines) + "\n" + table.to_markdown(index=False, tablefmt="github") + "\n"
 
 
 def write_victims_table(rows: list[dict], out_dir: str | Path, command: str) -> tuple[Path, Path]:

@@ -27,6 +27,7 @@ import torch
 
 from .featurize import Featurizer, degree_layout
 from .paths import cache_root, is_writable_dir
+from .records import write_json_atomic
 
 STATS_FORMAT = 1
 
@@ -84,8 +85,5 @@ def raw_stats(root: Path, name: str, use_node_attr: bool = False) -> dict:
             pass  # a damaged cache file is recomputed
     stats = _compute(raw, name, use_node_attr)
     if is_writable_dir(cache.parent):
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(".tmp")
-        tmp.write_text(json.dumps(stats))
-        tmp.replace(cache)
+        write_json_atomic(cache, stats)
     return stats

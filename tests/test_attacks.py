@@ -195,6 +195,31 @@ def test_select_graphs_equals_collating_the_selection(mutag):
     for key in ("x", "edge_index", "y", "batch", "ptr"):
         assert torch.equal(sub[key], ref[key]), key
     assert sub.num_graphs == 4 and [d.num_nodes for d in sub.to_data_list()] == [g.num_nodes for g in ref.to_data_list()]
+    for a, b in zip(sub.to_data_list(), ref.to_data_list()):  # PyG reads the slices cama.batching wrote
+        assert torch.equal(a.edge_index, b.edge_index) and torch.equal(a.x, b.x) and torch.equal(a.y, b.y)
+    assert torch.equal(sub.index_select([3, 0])[1].edge_index, graphs[7].edge_index)
+
+
+def test_graph_slices_pin_pyg(mutag):
+    """After flips, PyG's to_data_list() and get_example() return each graph with its own flipped
+    edges (and edge attributes that no longer match are dropped): the behaviour of PyG's private
+    Batch fields that cama.batching relies on."""
+    from torch_geometric.utils import to_undirected
+
+    from cama.edits import EditList, apply_edits
+
+    graphs = mutag[[0, 1, 2]]
+    batch = Batch.from_data_list(graphs)
+    ptr = batch.ptr
+    flips = torch.tensor([[ptr[0] + 0, ptr[0] + 5], [ptr[2] + 1, ptr[2] + 7], [ptr[2] + 2, ptr[2] + 9]])
+    adv = apply_edits(batch, EditList.from_flips(batch, flips, torch.tensor([0, 0, 1])), mutag.featurizer)
+    for g, data in enumerate(adv.to_data_list()):
+        own = flips[batch.batch[flips[:, 0]] == g] - ptr[g]
+        before = {tuple(e) for e in graphs[g].edge_index.t().tolist()}
+        toggled = {tuple(e) for e in to_undirected(own.t()).t().tolist()}
+        assert {tuple(e) for e in data.edge_index.t().tolist()} == before ^ toggled
+        assert "edge_attr" not in data
+        assert torch.equal(adv.get_example(g).edge_index, data.edge_index)
 
 
 @pytest.mark.parametrize("name", ["cama-node", "cama-subgraph", "cama"])

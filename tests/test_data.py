@@ -6,7 +6,7 @@ from torch_geometric.utils import degree
 
 from cama.data import load_dataset
 from cama.edits import apply_flips
-from cama.splits import stratified_kfold, stratified_split
+from cama.splits import stratified_split
 
 OFFICIAL = {  # graphs, classes, avg nodes, avg undirected edges (TUDataset collection table)
     "MUTAG": (188, 2, 17.93, 19.79),
@@ -103,11 +103,3 @@ def test_stratified_split_is_deterministic_and_stratified(proteins):
     assert abs(len(s1["test"]) - 0.1 * len(y)) <= 2
 
 
-def test_kfold_partitions_and_stratifies(mutag):
-    y = mutag.y
-    folds = stratified_kfold(y, k=10, seed=0)
-    tests = torch.cat([f["test"] for f in folds])
-    assert torch.equal(torch.sort(tests)[0], torch.arange(len(y)))
-    for f in folds:
-        assert set(f["test"].tolist()).isdisjoint(f["train"].tolist())
-        assert abs(y[f["test"]].float().mean() - y.float().mean()) < 0.1

@@ -9,7 +9,7 @@ from torch_geometric.nn import GraphConv, global_max_pool
 
 from cama.errors import CamaError
 from cama.importance import node_importance
-from cama.subgraphs import cluster_scores, ego_scores, top_subgraphs
+from cama.subgraphs import ego_scores, top_subgraphs
 
 
 def roc_auc(scores: torch.Tensor, labels: torch.Tensor) -> float:
@@ -137,9 +137,6 @@ def test_subgraph_scores(mutag, mutag_gcn):
     for g, lst in enumerate(subs):
         assert len(lst) == 2 and lst[0].score >= lst[1].score
         assert (batch.batch[lst[0].nodes] == g).all()
-    cluster, score = cluster_scores(imp.scores, batch.edge_index, threshold=0.5)
-    assert (cluster[imp.scores < 0.5] == -1).all()
-    assert score.numel() == int(cluster.max()) + 1
 
 
 def test_deletion_curve_favours_importance_over_random(mutag, mutag_gin):
