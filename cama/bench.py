@@ -17,6 +17,7 @@ Configuration (TOML; every key optional, flags of ``cama bench`` override them):
     importance = "gradcam"                   # for CAMA attacks
     runs = "results/runs/bench"              # record folder
     max_graphs = 0                           # 0 = every correct test graph
+    max_graphs_by = {REDDIT-BINARY = 50}     # a grid-wide sample on some datasets (attacks' own values win)
 
     [attacks.cama]                           # table name = label in the leaderboard
     [attacks.prbcd]
@@ -86,6 +87,7 @@ class BenchConfig:
     importance: str = "gradcam"
     runs: str = "results/runs/bench"
     max_graphs: int | None = None
+    max_graphs_by: dict[str, int] = field(default_factory=dict)  #: grid-wide per-dataset samples
     surrogates: list[str] = field(default_factory=list)  #: transfer grid: surrogate architectures
     transfer_margin: float | None = None  #: κ of transfer mode (None: the default)
 
@@ -150,6 +152,10 @@ class BenchConfig:
             spec.build(self.importance)  # unknown parameters, a missing attack file → one clear error
         if self.max_graphs is not None and (not isinstance(self.max_graphs, int) or self.max_graphs < 1):
             raise CamaError(f"{source}: max_graphs must be a positive integer (or 0 for all), got {self.max_graphs!r}.")
+        if not isinstance(self.max_graphs_by, dict) or not all(
+                isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in self.max_graphs_by.values()):
+            raise CamaError(f"{source}: max_graphs_by must be a table of non-negative integers per dataset, "
+                            f"e.g. {{REDDIT-BINARY = 50}}; got {self.max_graphs_by!r}.")
 
     def kappa(self) -> float:
         from .evaluate import DEFAULT_TRANSFER_MARGIN
@@ -257,11 +263,16 @@ def make_cells(cfg: BenchConfig) -> list[Cell]:
 
 
 def cell_max_graphs(cell: Cell, cfg: BenchConfig) -> int | None:
-    """The cell's sample size: the attack's per-dataset value, else the attack's, else the grid's (None = all)."""
+    """The cell's sample size (None = all): the attack's value for the dataset, else the attack's,
+    else the grid's for the dataset (``max_graphs_by``), else the grid's."""
     by = dict(cell.spec.max_graphs_by)
     if cell.dataset in by:
         return by[cell.dataset] or None
-    return cell.spec.max_graphs if cell.spec.max_graphs is not None else cfg.max_graphs
+    if cell.spec.max_graphs is not None:
+        return cell.spec.max_graphs
+    if cell.dataset in cfg.max_graphs_by:
+        return cfg.max_graphs_by[cell.dataset] or None
+    return cfg.max_graphs
 
 
 def expected_run_ids(cell: Cell, cfg: BenchConfig) -> list[str]:
@@ -418,6 +429,8 @@ def describe(cfg: BenchConfig) -> str:
         return f" ({', '.join(parts)})" if parts else ""
 
     attacks = ", ".join(s.label + sample(s) for s in cfg.attacks)
+    if cfg.max_graphs_by:
+        attacks += "; otherwise " + ", ".join(f"{d} sample {n}" for d, n in cfg.max_graphs_by.items())
     transfer = (f" × surrogates {', '.join(cfg.surrogates)} (transfer, κ = {cfg.kappa():g}; own architecture = "
                 "white-box)") if cfg.surrogates else ""
     return (f"datasets {', '.join(cfg.datasets)} × victims {', '.join(cfg.victims)} × seeds "
