@@ -56,6 +56,15 @@ def test_per_dataset_sample_sizes(tmp_path):
     path.write_text('[attacks.prbcd]\nmax_graphs = {DD = -1}\n')
     with pytest.raises(CamaError, match="per dataset"):
         BenchConfig.from_toml(path)
+    # a grid-wide per-dataset sample; an attack's own value wins
+    path.write_text('datasets = ["MUTAG", "DD"]\nmax_graphs_by = {DD = 7}\n[attacks.cama]\n[attacks.prbcd]\n'
+                    'max_graphs = 30\n')
+    cfg = BenchConfig.from_toml(path)
+    assert {(c.dataset, c.spec.label): cell_max_graphs(c, cfg) for c in make_cells(cfg)} == {
+        ("MUTAG", "cama"): None, ("DD", "cama"): 7, ("MUTAG", "prbcd"): 30, ("DD", "prbcd"): 30}
+    path.write_text('max_graphs_by = {DD = "x"}\n')
+    with pytest.raises(CamaError, match="max_graphs_by"):
+        BenchConfig.from_toml(path)
 
 
 @pytest.mark.parametrize("text, message", [
