@@ -52,8 +52,15 @@ DEFAULT_TRANSFER_MARGIN = 1.0
 
 @dataclass
 class AttackOutcome:
+    """Records (one per budget), the adversarial graphs when kept, and per-graph outcomes:
+    ``graph_index`` = dataset index of every attacked graph (in attack order), ``fooled[str(b)]``
+    = whether it counts as fooled at budget b (monotone rule), ``flips[str(b)]`` = edge flips used."""
+
     records: list[dict]
     adversarial: dict[str, list[Data]] = field(default_factory=dict)  # budget label → graphs
+    graph_index: list[int] = field(default_factory=list)
+    fooled: dict[str, list[bool]] = field(default_factory=dict)
+    flips: dict[str, list[int]] = field(default_factory=dict)
 
 
 @torch.no_grad()
@@ -118,11 +125,14 @@ def evaluate_attack(model: torch.nn.Module, dataset: GraphDataset, test_idx, att
     labels = torch.cat([g.y.view(-1) for g in test])
     correct = (preds == labels).nonzero(as_tuple=True)[0].tolist()
     clean_acc = len(correct) / len(test)
-    targets = [test[i] for i in correct]
+    test_ids = test_idx.tolist() if isinstance(test_idx, torch.Tensor) else list(test_idx)
+    targets, target_ids = [test[i] for i in correct], [int(test_ids[i]) for i in correct]
     if max_graphs is not None and len(targets) > max_graphs:
         gen = torch.Generator().manual_seed(seed)
         pick = torch.sort(torch.randperm(len(targets), generator=gen)[:max_graphs])[0].tolist()
-        targets = [targets[i] for i in pick]
+        targets, target_ids = [targets[i] for i in pick], [target_ids[i] for i in pick]
+    fooled: dict[str, list[bool]] = {str(b): [] for b in budgets}
+    used_flips: dict[str, list[int]] = {str(b): [] for b in budgets}
     featurizer = Featurizer.from_config(dataset.featurizer.to_config())
     relaxation = probe_relaxation(surrogate or model, test) if attack.needs_edge_weight else Relaxation("n/a")
     attack.stats = {}
@@ -178,8 +188,11 @@ def evaluate_attack(model: torch.nn.Module, dataset: GraphDataset, test_idx, att
                 st["eval_s"] += time.perf_counter() - t0
                 nf, nx = edits.counts(batch.num_graphs, batch.batch)
                 st["success_full_prefix"] += int(wrong.sum())
-                st["success"] += int(torch.where(locked, locked_wrong, wrong).sum())
-                st["flips"] += int(torch.where(locked, locked_flips, nf).sum())
+                counted, flips_used = torch.where(locked, locked_wrong, wrong), torch.where(locked, locked_flips, nf)
+                st["success"] += int(counted.sum())
+                st["flips"] += int(flips_used.sum())
+                fooled[str(b)] += counted.tolist()
+                used_flips[str(b)] += flips_used.tolist()
                 st["feats"] += int(torch.where(locked, locked_feats, nx).sum())
                 st["queries"] += batch.num_graphs
                 graphs = split_adversarial(adv) if keep_adversarial else None
@@ -212,7 +225,7 @@ def evaluate_attack(model: torch.nn.Module, dataset: GraphDataset, test_idx, att
                "device": str(device), "versions": versions(), "created_at": now()}
         rec["run_id"] = run_id(rec)
         records.append(rec)
-    return AttackOutcome(records, adversarial)
+    return AttackOutcome(records, adversarial, target_ids, fooled, used_flips)
 
 
 def _sync(device: torch.device) -> None:

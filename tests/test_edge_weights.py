@@ -208,9 +208,18 @@ def test_saved_adversarial_graphs_fool_an_independent_model(tu_root, mutag, muta
             pred = reference(batch.x, batch.edge_index, batch.batch).argmax(-1)
         assert len(graphs) == rec["n_attacked"]
         assert int((pred != batch.y).sum()) == rec["n_success"]
+        # every adversarial graph pairs with its original and says whether it fooled the victim
+        for g, p in zip(graphs, pred.tolist()):
+            original = mutag[int(g.dataset_index)]
+            assert original.num_nodes == g.num_nodes and int(original.y) == int(g.y)
+            assert bool(g.fooled) == (p != int(g.y))
         assert rec["adv_acc"] == pytest.approx((rec["n_correct"] - rec["n_success"]) / rec["n_test"])
         checked += rec["n_success"]
     assert checked > 0
+    meta = torch.load(tmp_path / "adv.pt", weights_only=True)["meta"]
+    assert len(meta["victim_sha256"]) == 64 and "cama-node@0.1" in meta["runs"]
+    with pytest.raises(Exception, match="cama-node@0.1"):
+        AdversarialDataset(tmp_path / "adv.pt", budget="0.1")  # a missing key lists the keys
 
 
 def test_scoring_is_in_eval_mode_even_for_a_heavy_dropout_victim(mutag, mutag_gcn):

@@ -83,7 +83,7 @@ def attack(dataset, model, attack_names, budgets, budget_kind, seed, surrogate, 
         sur = sur_victim.model
         if surrogate != sur_victim.arch:  # a checkpoint file: records name its architecture and file
             sur_name = f"{sur_victim.arch}:{os.path.basename(surrogate)}"
-    rows, adversarial = [], {}
+    rows, adversarial, pairing = [], {}, {}
     for atk in atks:
         outcome = evaluate_attack(victim.model, ds, victim.split["test"], atk, budget_list, victim_name=model,
                                   victim_seed=seed, seed=seed, surrogate=sur, surrogate_name=sur_name,
@@ -97,9 +97,17 @@ def attack(dataset, model, attack_names, budgets, budget_kind, seed, surrogate, 
                 click.echo(json.dumps(rec, sort_keys=True))
         for b, graphs in outcome.adversarial.items():
             adversarial[f"{atk.name}@{b}"] = graphs
+            pairing[f"{atk.name}@{b}"] = {"dataset_index": outcome.graph_index, "fooled": outcome.fooled[b]}
     if save_adversarial:
+        import hashlib
+
         from ..adversarial import save_adversarial as save
-        save(save_adversarial, adversarial, {"dataset": ds.name, "victim": model, "seed": seed})
+
+        digest = hashlib.sha256(victim.path.read_bytes()).hexdigest() if victim.path else None
+        runs = {f"{r['attack']}@{r['budget']}": {k: r[k] for k in ("run_id", "params", "budget_kind", "surrogate",
+                                                                   "max_graphs", "asr")} for r in rows}
+        save(save_adversarial, adversarial, {"dataset": ds.name, "victim": model, "seed": seed,
+                                             "victim_sha256": digest, "runs": runs}, pairing)
         click.echo(f"adversarial graphs written to {save_adversarial}", err=True)
     if fmt == "table":
         title = (f"{ds.name} / {model} (seed {seed}, clean acc {victim.test_acc:.3f}"

@@ -5,6 +5,7 @@ import json
 
 import click
 
+from ..errors import CamaError
 from .common import data_root_opt, device_opt, print_attack_table, split_list
 
 
@@ -13,8 +14,13 @@ from .common import data_root_opt, device_opt, print_attack_table, split_list
 @click.option("--checkpoint", type=click.Path(dir_okay=False), default=None,
               help="State dict to load (weights_only=True); without it the model is trained with the standard trainer.")
 @click.option("-d", "--dataset", default="MUTAG", show_default=True)
-@click.option("-a", "--attack", "attack_names", default="all", show_default=True, help="Attacks, comma-separated, or all.")
-@click.option("-b", "--budget", "budgets", default="0.05,0.1,0.2", show_default=True)
+@click.option("-a", "--attack", "attack_names", default=None, help="Attacks, comma-separated, or all [all].")
+@click.option("-b", "--budget", "budgets", default=None, help="Budgets, comma-separated [0.05,0.1,0.2].")
+@click.option("--suite", default=None, type=click.Choice(["standard"]),
+              help="Worst-case robust accuracy over a pinned, versioned attack suite at its fixed budgets "
+                   "(instead of -a/-b): a graph counts only if it survives every attack.")
+@click.option("--report", "report_dir", type=click.Path(file_okay=False), default=None,
+              help="With --suite: write report.md, report.json and a self-contained report.html here.")
 @click.option("--budget-kind", type=click.Choice(["ratio", "count"]), default="ratio", show_default=True)
 @click.option("--name", default=None, help="Victim name in records and the leaderboard (default: the factory name).")
 @click.option("--seed", default=0, type=int, show_default=True, help="Split, training and attack seed.")
@@ -26,13 +32,14 @@ from .common import data_root_opt, device_opt, print_attack_table, split_list
               help="Run gradient attacks even when the model fails the edge-weight checks (README \"Edge weights\").")
 @data_root_opt
 @device_opt
-def evaluate(model_spec, checkpoint, dataset, attack_names, budgets, budget_kind, name, seed, cam_layer, max_graphs,
-             out_dir, fmt, allow_unfaithful, data_root, device):
+def evaluate(model_spec, checkpoint, dataset, attack_names, budgets, suite, report_dir, budget_kind, name, seed,
+             cam_layer, max_graphs, out_dir, fmt, allow_unfaithful, data_root, device):
     """Robustness report for your own GNN: clean accuracy, accuracy and ASR under every applicable attack.
 
     \b
-    Example:
+    Examples:
       cama evaluate --model examples/custom_model.py:build_model -d MUTAG -a cama-node,random --name my-gnn
+      cama evaluate --model examples/custom_model.py:build_model -d MUTAG --suite standard --report report/
     """
     from victims.train import TrainConfig, train_model
 
@@ -43,6 +50,11 @@ def evaluate(model_spec, checkpoint, dataset, attack_names, budgets, budget_kind
     from ..splits import stratified_split
     from ..user_model import build_user_model, load_factory, load_user_weights
 
+    if suite and (attack_names or budgets or max_graphs):
+        raise CamaError("--suite runs its own pinned attacks at its fixed budgets on every test graph; "
+                        "drop -a/-b/--max-graphs (or drop --suite).")
+    if report_dir and not suite:
+        raise CamaError("--report writes the suite report; add --suite standard.")
     factory = load_factory(model_spec)
     ds = load_dataset(dataset, root=data_root)
     dev = resolve_device(device)
@@ -57,8 +69,12 @@ def evaluate(model_spec, checkpoint, dataset, attack_names, budgets, budget_kind
         stats = train_model(model, ds, split, TrainConfig(), seed, dev, progress=fmt == "table",
                             desc=f"train {model_spec}")
         click.echo(f"trained: val {stats['val_acc']:.3f}, test {stats['test_acc']:.3f}", err=True)
-    names = attack_names if attack_names == "all" else split_list(attack_names)
-    report = evaluate_robustness(model, ds, attacks=names, budgets=split_list(budgets), budget_kind=budget_kind,
+    if suite:
+        return _suite(model, ds, split, suite, report_dir, name or factory.__name__, seed, budget_kind, cam_layer,
+                      allow_unfaithful, out_dir, fmt)
+    names = "all" if attack_names in (None, "all") else split_list(attack_names)
+    report = evaluate_robustness(model, ds, attacks=names, budgets=split_list(budgets or "0.05,0.1,0.2"),
+                                 budget_kind=budget_kind,
                                  device=str(dev), seed=seed, split=split, name=name or factory.__name__,
                                  cam_layer=cam_layer, max_graphs=max_graphs, allow_unfaithful=allow_unfaithful)
     for rec in report.records:
@@ -74,3 +90,20 @@ def evaluate(model_spec, checkpoint, dataset, attack_names, budgets, budget_kind
             click.echo(f"{report.name} on {ds.name}: clean acc {report.clean_acc:.3f}; no attack applicable")
         for k, v in report.skipped.items():
             click.echo(f"skipped {k}: {v}")
+
+
+def _suite(model, ds, split, suite, report_dir, name, seed, budget_kind, cam_layer, allow_unfaithful, out_dir, fmt):
+    from ..records import write_record
+    from ..suite import run_suite
+
+    report = run_suite(model, ds, split["test"], suite, name=name, seed=seed, budget_kind=budget_kind,
+                       cam_layer=cam_layer, allow_unfaithful=allow_unfaithful, progress=fmt == "table")
+    for rec in report.records:
+        write_record(out_dir, rec)
+    if report_dir:
+        for path in report.write(report_dir):
+            click.echo(f"wrote {path}", err=True)
+    if fmt == "json":
+        click.echo(json.dumps(report.to_json(), sort_keys=True))
+    else:
+        click.echo(report.to_markdown())

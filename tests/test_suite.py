@@ -1,0 +1,77 @@
+"""Worst-case robust accuracy over an attack suite (issue 17): the arithmetic, the skip of
+already-fooled graphs, and the report of a model without edge_weight."""
+from __future__ import annotations
+
+import json
+from html.parser import HTMLParser
+from pathlib import Path
+
+from attacks import make_attack
+from cama.budget import parse_budgets
+from cama.evaluate import evaluate_attack
+from cama.suite import Suite, combine, run_suite
+from tests.test_cli import run
+
+MODELS = Path(__file__).parent / "models" / "foreign.py"
+
+
+def test_two_attacks_fooling_disjoint_graphs_both_count():
+    """A tiny ensemble: attack A fools graphs {1, 2}, B fools {3}; graph 4 survives both; graph 5
+    was misclassified from the start. Robust accuracy counts neither A's nor B's graphs."""
+    fooled = {"0.1": {1: "A", 2: "A", 3: "B"}, "0.2": {1: "A", 2: "A", 3: "B", 4: "B"}}
+    assert combine(5, [1, 2, 3, 4], fooled) == {"0.1": 1 / 5, "0.2": 0.0}
+
+
+def test_suite_equals_the_union_of_independent_runs(mutag, mutag_gcn):
+    """Skipping graphs an earlier attack fooled at the smallest budget changes cost only: robust
+    accuracy equals the one from each attack run alone on every correct graph."""
+    suite = Suite("test", "0", ("degree", "random", "cama-node"), budgets=(0.05, 0.1))
+    test = mutag_gcn.split["test"]
+    rep = run_suite(mutag_gcn.model, mutag, test, suite, name="gcn")
+    budgets = parse_budgets("0.05,0.1")
+    union = {str(b): set() for b in budgets}
+    for name in suite.attacks:
+        out = evaluate_attack(mutag_gcn.model, mutag, test, make_attack(name), budgets, victim_name="gcn",
+                              victim_seed=0)
+        correct = out.graph_index
+        for b in union:
+            union[b] |= {i for i, f in zip(out.graph_index, out.fooled[b]) if f}
+    for b, acc in rep.robust_acc.items():
+        assert acc == (len(correct) - len(union[b])) / len(test)
+        assert set(rep.first_fooled_by[b]) == union[b]
+    assert rep.rows[0]["attacked"] == len(correct) and rep.rows[-1]["attacked"] <= len(correct)
+    assert all(r["suite"] == "test/0" for r in rep.records)
+    # robust accuracy never exceeds the accuracy under any single attack
+    for rec in rep.records:
+        assert rep.robust_acc[str(rec["budget"])] <= rec["clean_acc"]
+
+
+class _Page(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.text, self.images = [], 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "img" and dict(attrs).get("src", "").startswith("data:image/png;base64,"):
+            self.images += 1
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def test_report_of_a_model_without_edge_weight_comes_out_whole(tu_root, tmp_path):
+    proc = run(["evaluate", "--model", f"{MODELS}:build_sumpool", "-d", "MUTAG", "--suite", "standard",
+                "--report", str(tmp_path / "report"), "--out", str(tmp_path / "runs"), "--data-root", str(tu_root)])
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    assert report["suite"] == "standard/1" and set(report["robust_acc"]) == {"0.05", "0.1", "0.2"}
+    assert {"grbcd", "prbcd"} <= set(report["skipped"]) and "edge_weight" in report["skipped"]["grbcd"]
+    assert all(0 <= a <= report["clean_acc"] for a in report["robust_acc"].values())
+    page = _Page()
+    page.feed((tmp_path / "report" / "report.html").read_text())
+    text = " ".join(page.text)
+    assert "Robust accuracy" in text and "Skipped" in text and "grbcd" in text and page.images == 1
+    assert "robust accuracy" in (tmp_path / "report" / "report.md").read_text()
+    bad = run(["evaluate", "--model", f"{MODELS}:build_sumpool", "-d", "MUTAG", "--suite", "standard", "-a", "random",
+               "--data-root", str(tu_root)])
+    assert bad.returncode != 0 and "--suite" in bad.stderr and "Traceback" not in bad.stderr
