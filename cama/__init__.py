@@ -1,6 +1,6 @@
 """cama: Graph-CAM based adversarial attacks and a benchmark for GNN graph classifiers."""
 
-__version__ = "0.1.0"
+from ._version import __version__  # noqa: F401
 
 
 def evaluate_robustness(*args, **kwargs):

@@ -44,7 +44,7 @@ def _cell_task(cell, cfg, checkpoint: dict, data_root: str | None, device: str,
                surrogate_checkpoint: dict | None = None) -> list[dict]:
     from victims.store import victim_from_checkpoint
 
-    from .bench import run_cell
+    from .bench_cells import run_cell
     from .runtime import tune_allocator
 
     tune_allocator()  # once per worker process, as the cama command does

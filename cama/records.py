@@ -37,7 +37,7 @@ def versions() -> dict:
     import torch
     import torch_geometric
 
-    from . import __version__
+    from ._version import __version__
     return {"cama": __version__, "torch": torch.__version__, "torch_geometric": torch_geometric.__version__,
             "python": platform.python_version()}
 

@@ -19,7 +19,7 @@ from .records import load_records
 def transfer_frame(records: list[dict], budget: float = 0.1) -> pd.DataFrame:
     """One row per (dataset, attack, surrogate, victim) at ratio budget ``budget``: ASR and edge
     flips, mean over seeds (the newest record of a cell wins, as in the leaderboard)."""
-    from .leaderboard import latest
+    from .aggregate import latest
 
     if not records:
         return pd.DataFrame()
@@ -45,7 +45,7 @@ def _archs(frame: pd.DataFrame) -> list[str]:
 
 
 def _datasets(frame: pd.DataFrame) -> list[str]:
-    from .leaderboard import DATASET_ORDER
+    from .aggregate import DATASET_ORDER
 
     rank = {d: i for i, d in enumerate(DATASET_ORDER)}
     return sorted(frame.dataset.unique(), key=lambda d: (rank.get(d, len(rank)), d))
@@ -101,7 +101,7 @@ def heatmaps(frame: pd.DataFrame, folder: Path) -> tuple[list[Path], dict[str, s
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .leaderboard import _save
+    from .plots import save_figure
 
     folder.mkdir(parents=True, exist_ok=True)
     archs = _archs(frame)
@@ -127,7 +127,7 @@ def heatmaps(frame: pd.DataFrame, folder: Path) -> tuple[list[Path], dict[str, s
         fig.suptitle(f"{ds}: transfer ASR at ρ = {frame.attrs.get('budget', 0.1):g} (diagonal = white-box)",
                      fontsize=10)
         path = folder / f"transfer_{ds}.png"
-        images[f"transferability — {ds}"] = _save(fig, path)
+        images[f"transferability — {ds}"] = save_figure(fig, path)
         paths.append(path)
     return paths, images
 

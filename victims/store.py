@@ -136,7 +136,7 @@ def locate_victim(dataset: GraphDataset, arch: str, seed: int = 0, cfg: TrainCon
                   cache_dir: str | Path | None = None) -> tuple[Path, str]:
     """Where the victim for (dataset, arch, seed, cfg) is: ``(zoo file, "zoo")`` when the victim
     zoo holds it (:mod:`victims.zoo`), else ``(cache file, "cache")`` — which may not exist yet."""
-    from .zoo import zoo_path
+    from .zoo_index import zoo_path
 
     cfg = cfg or TrainConfig()
     found = zoo_path(victim_key(dataset, arch, seed, cfg))

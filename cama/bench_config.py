@@ -1,0 +1,237 @@
+"""The configuration of a ``cama bench`` grid: attack specs, the TOML format, flags over it.
+
+Configuration (TOML; every key optional, flags of ``cama bench`` override them)::
+
+
+    datasets = ["MUTAG", "PROTEINS"]         # any TU name
+    victims = ["gcn", "gin", "graphsage", "gat"]
+    seeds = [0, 1, 2]                        # victim seeds
+    budgets = [0.05, 0.10, 0.20]
+    budget_kind = "ratio"                    # or "count"
+    importance = "gradcam"                   # for CAMA attacks
+    runs = "results/runs/bench"              # record folder
+    max_graphs = 0                           # 0 = every correct test graph
+    max_graphs_by = {REDDIT-BINARY = 50}     # a grid-wide sample on some datasets (attacks' own values win)
+
+    [attacks.cama]                           # table name = label in the leaderboard
+    [attacks.prbcd]
+    max_graphs = 50                          # seeded sample for an expensive baseline
+    [attacks.grbcd]
+    max_graphs = {DD = 20}                   # a sample on one dataset only ({DD = 10, "*" = 30}: others 30)
+    [attacks.cama-node-1pass]
+    attack = "cama-node"                     # registry name when the label differs
+    rounds = 0                               # other keys are attack parameters
+    rerank = 0
+
+Transfer grids add ``surrogates = ["gcn", "gin", ...]``: every cell then runs once per surrogate
+architecture (the zoo/cache victim of that architecture and seed, so the same split), in
+transfer mode with ``transfer_margin`` (κ; default ``cama.evaluate.DEFAULT_TRANSFER_MARGIN``);
+where the surrogate is the victim's own architecture the cell is white-box (the matrix diagonal).
+"""
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+from .errors import CamaError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+@dataclass(frozen=True)
+class AttackSpec:
+    """One attack column of the grid: registry name, parameters, optional sample size."""
+
+    label: str
+    attack: str
+    params: tuple[tuple[str, object], ...] = ()
+    max_graphs: int | None = None
+    #: per-dataset sample sizes, overriding ``max_graphs`` (TOML ``max_graphs = {DD = 20}``)
+    max_graphs_by: tuple[tuple[str, int], ...] = ()
+
+    def build(self, importance: str):
+        from attacks import make_attack
+
+        return make_attack(self.attack, importance=importance, **dict(self.params))
+
+
+@dataclass
+class BenchConfig:
+    datasets: list[str] = field(default_factory=lambda: ["MUTAG"])
+    victims: list[str] = field(default_factory=lambda: ["gcn"])
+    seeds: list[int] = field(default_factory=lambda: [0])
+    attacks: list[AttackSpec] = field(default_factory=list)
+    budgets: list[float] = field(default_factory=lambda: [0.05, 0.1, 0.2])
+    budget_kind: str = "ratio"
+    importance: str = "gradcam"
+    runs: str = "results/runs/bench"
+    max_graphs: int | None = None
+    max_graphs_by: dict[str, int] = field(default_factory=dict)  #: grid-wide per-dataset samples
+    surrogates: list[str] = field(default_factory=list)  #: transfer grid: surrogate architectures
+    transfer_margin: float | None = None  #: κ of transfer mode (None: the default)
+
+    def __post_init__(self) -> None:
+        if not self.attacks:
+            from attacks import ATTACKS
+
+            self.attacks = [AttackSpec(n, n) for n in ATTACKS]
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> BenchConfig:
+        path = Path(path)
+        try:
+            raw = tomllib.loads(path.read_text())
+        except FileNotFoundError:
+            raise CamaError(f"Config file {path} does not exist; pass --config path/to/bench.toml.") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise CamaError(f"{path} is not valid TOML ({exc}); see `cama bench --help` for the format.") from None
+        return cls.from_dict(raw, source=str(path))
+
+    @classmethod
+    def from_dict(cls, raw: dict, source: str = "config") -> BenchConfig:
+        allowed = {f.name for f in fields(cls)}
+        unknown = sorted(set(raw) - allowed)
+        if unknown:
+            raise CamaError(f"{source}: unknown key(s) {unknown}; allowed: {sorted(allowed)}.")
+        kw = {k: v for k, v in raw.items() if k != "attacks"}
+        if "attacks" in raw:
+            kw["attacks"] = parse_attack_table(raw["attacks"], source)
+        if kw.get("max_graphs") == 0:
+            kw["max_graphs"] = None
+        cfg = cls(**kw)
+        cfg.validate(source)
+        return cfg
+
+    def with_overrides(self, **flags) -> BenchConfig:
+        cfg = replace(self, **{k: v for k, v in flags.items() if v is not None})
+        cfg.validate("flags")
+        return cfg
+
+    def validate(self, source: str) -> None:
+        from attacks import ATTACKS
+        from victims.store import check_arch
+
+        from .budget import parse_budgets
+
+        for key in ("datasets", "victims", "seeds", "budgets", "attacks"):
+            if not isinstance(getattr(self, key), list) or not getattr(self, key):
+                raise CamaError(f"{source}: '{key}' must be a non-empty list.")
+        for v in [*self.victims, *self.surrogates]:
+            check_arch(v)
+        if self.transfer_margin is not None and not (isinstance(self.transfer_margin, (int, float))
+                                                     and 0 <= self.transfer_margin <= 1):
+            raise CamaError(f"{source}: transfer_margin must be a number in [0, 1], got {self.transfer_margin!r}.")
+        if not all(isinstance(s, int) and not isinstance(s, bool) for s in self.seeds):
+            raise CamaError(f"{source}: seeds must be integers, got {self.seeds}.")
+        self.budgets = [b.value for b in parse_budgets(self.budgets, self.budget_kind)]  # validated, sorted
+        for spec in self.attacks:
+            if spec.attack not in ATTACKS and ":" not in spec.attack:
+                raise CamaError(f"{source}: attack '{spec.label}' names unknown attack '{spec.attack}'; "
+                                f"choose from {', '.join(ATTACKS)} (or path/to/file.py:ClassName).")
+            spec.build(self.importance)  # unknown parameters, a missing attack file → one clear error
+        if self.max_graphs is not None and (not isinstance(self.max_graphs, int) or self.max_graphs < 1):
+            raise CamaError(f"{source}: max_graphs must be a positive integer (or 0 for all), got {self.max_graphs!r}.")
+        if not isinstance(self.max_graphs_by, dict) or not all(
+                isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in self.max_graphs_by.values()):
+            raise CamaError(f"{source}: max_graphs_by must be a table of non-negative integers per dataset, "
+                            f"e.g. {{REDDIT-BINARY = 50}}; got {self.max_graphs_by!r}.")
+
+    def kappa(self) -> float:
+        from .evaluate import DEFAULT_TRANSFER_MARGIN
+
+        return DEFAULT_TRANSFER_MARGIN if self.transfer_margin is None else float(self.transfer_margin)
+
+    def budget_list(self):
+        from .budget import Budget
+
+        return [Budget(self.budget_kind, b) for b in self.budgets]
+
+
+def parse_attack_table(table, source: str = "config") -> list[AttackSpec]:
+    """``{label: {attack?, max_graphs?, **params}}`` (TOML ``[attacks.<label>]``) → specs."""
+    if not isinstance(table, dict):
+        raise CamaError(f"{source}: 'attacks' must be a table of [attacks.<name>] sections.")
+    specs = []
+    for label, body in table.items():
+        if not isinstance(body, dict):
+            raise CamaError(f"{source}: [attacks.{label}] must be a table.")
+        body = dict(body)
+        name = body.pop("attack", label)
+        mg = body.pop("max_graphs", None)
+        by = {}
+        if isinstance(mg, dict):  # per dataset, e.g. {DD = 20}; "*" for every other dataset
+            by = dict(mg)
+            mg = by.pop("*", None)
+        for value in [mg, *by.values()]:
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+                raise CamaError(f"{source}: [attacks.{label}] max_graphs must be a non-negative integer "
+                                "or a table of them per dataset (e.g. {DD = 20}).")
+        specs.append(AttackSpec(label, name, tuple(sorted(body.items())), mg or None,
+                                tuple(sorted((k, v) for k, v in by.items()))))
+    return specs
+
+
+def specs_from_names(names: Iterable[str], params: dict) -> list[AttackSpec]:
+    """Specs for ``-a`` names with ``-p`` parameters, each attack taking the ones it knows."""
+    from attacks import make_attacks, params_for
+
+    names = list(names)
+    make_attacks(names, params)  # validates names and stray parameters
+    return [AttackSpec(n, n, tuple(sorted(params_for(n, params).items()))) for n in names]
+
+
+def bench_config(config_path: str | Path | None = None, *, datasets: list[str] | None = None,
+                 victims: list[str] | None = None, seeds: list[int] | None = None, attacks: list[str] | None = None,
+                 params: dict | None = None, exclude: list[str] | None = None, budgets: str | None = None,
+                 budget_kind: str | None = None, importance: str | None = None, max_graphs: int | None = None,
+                 runs: str | None = None) -> BenchConfig:
+    """The grid of ``cama bench``: the TOML at ``config_path`` (else the defaults), then every given
+    flag over it. ``attacks`` (names, or ``["all"]``) with ``params`` replace the config's
+    attacks; ``exclude`` drops attack labels; ``max_graphs = 0`` means every graph."""
+    from .budget import parse_budgets
+
+    cfg = BenchConfig.from_toml(config_path) if config_path else BenchConfig()
+    flags: dict = {"datasets": datasets, "victims": victims, "seeds": seeds, "budget_kind": budget_kind,
+                   "importance": importance, "runs": runs}
+    if budgets:
+        flags["budgets"] = [b.value for b in parse_budgets(budgets, budget_kind or cfg.budget_kind)]
+    if attacks:
+        from attacks import ATTACKS
+
+        flags["attacks"] = specs_from_names(list(ATTACKS) if attacks == ["all"] else attacks, params or {})
+    elif params:
+        raise CamaError("-p/--param applies to the attacks named with -a; in a config, put parameters "
+                        "under [attacks.<name>].")
+    if exclude:
+        specs = flags.get("attacks") or cfg.attacks
+        unknown = sorted(set(exclude) - {s.label for s in specs})
+        if unknown:
+            raise CamaError(f"--exclude {', '.join(unknown)}: not in the grid; its attacks are "
+                            f"{', '.join(s.label for s in specs)}.")
+        flags["attacks"] = [s for s in specs if s.label not in exclude]
+    cfg = cfg.with_overrides(**flags)
+    if max_graphs is not None:
+        if max_graphs < 0:
+            raise CamaError("--max-graphs must be ≥ 0 (0 = every correct test graph).")
+        cfg.max_graphs = max_graphs or None
+    return cfg
+
+
+def describe(cfg: BenchConfig) -> str:
+    def sample(s: AttackSpec) -> str:
+        parts = ([f"sample {s.max_graphs}"] if s.max_graphs else []) + [f"{d} sample {n}" for d, n in s.max_graphs_by]
+        return f" ({', '.join(parts)})" if parts else ""
+
+    attacks = ", ".join(s.label + sample(s) for s in cfg.attacks)
+    if cfg.max_graphs_by:
+        attacks += "; otherwise " + ", ".join(f"{d} sample {n}" for d, n in cfg.max_graphs_by.items())
+    transfer = (f" × surrogates {', '.join(cfg.surrogates)} (transfer, κ = {cfg.kappa():g}; own architecture = "
+                "white-box)") if cfg.surrogates else ""
+    return (f"datasets {', '.join(cfg.datasets)} × victims {', '.join(cfg.victims)} × seeds "
+            f"{', '.join(map(str, cfg.seeds))} × attacks [{attacks}] × budgets "
+            f"{', '.join(f'{b:g}' for b in cfg.budgets)} ({cfg.budget_kind}){transfer}")
