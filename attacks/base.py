@@ -8,6 +8,9 @@ budget; every smaller budget is a prefix of it. Budget-specific attacks (PRBCD, 
 genetic) solve each budget separately (``ranked = False``).
 
 Adding an attack = one file defining a subclass + one line in ``attacks.ATTACKS``.
+
+(Longer than the house's ~300 lines on purpose: the context, the threat model, typed
+parameters and the adaptive re-scoring loop are the one interface every attack shares.)
 """
 from __future__ import annotations
 

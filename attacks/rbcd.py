@@ -1,5 +1,7 @@
 """``prbcd`` and ``grbcd``: (Projected / Greedy) Randomized Block Coordinate Descent (Geisler et
-al., NeurIPS 2021) on a whole PyG ``Batch`` of graphs at once.
+al., NeurIPS 2021) on a whole PyG ``Batch`` of graphs at once. (Longer than the house's ~300
+lines on purpose: both attacks share the block machinery — candidate blocks, projection,
+discrete evaluation — and splitting it would scatter one algorithm over modules.)
 
 PyG's ``PRBCDAttack`` / ``GRBCDAttack`` attack one graph per call (``prbcd-pyg`` / ``grbcd-pyg``,
 the reference implementations). Here every graph ``g`` of the batch gets its own candidate
