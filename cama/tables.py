@@ -22,9 +22,9 @@ def victims_frame(rows: list[dict]) -> pd.DataFrame:
     return out
 
 
-def victims_markdown(df: pd.DataFrame, command: str) -> str:
+def victims_markdown(df: pd.DataFrame, commands: list[str]) -> str:
     lines = ["# Victims: clean test accuracy", "",
-             f"Produced by `{command}`  ", f"Versions: {versions()}", "",
+             "Produced by " + " and ".join(f"`{c}`" for c in commands) + "  ", f"Versions: {versions()}", "",
              "Test accuracy (%) mean ± std over seeds (stratified 80/10/10 split per seed, early stopping on "
              "validation accuracy). Literature: Errica et al. ICLR 2020 (10-fold CV) and Xu et al. ICLR 2019; "
              "other protocols, shown for context.", ""]
@@ -38,11 +38,23 @@ def victims_markdown(df: pd.DataFrame, command: str) -> str:
     return "\n".join(lines) + "\n" + table.to_markdown(index=False, tablefmt="github") + "\n"
 
 
-def write_victims_table(rows: list[dict], out_dir: str | Path, command: str) -> tuple[Path, Path]:
+def write_victims_table(rows: list[dict], out_dir: str | Path, command: str, append: bool = False
+                        ) -> tuple[Path, Path]:
+    """``victims.csv`` (mean ± std per dataset × victim), ``victims.md`` and the per-seed rows
+    behind them (``victims_seeds.csv``, with the command that produced each). ``append`` keeps
+    the rows of an earlier table and replaces only the (dataset, victim, seed) rows given here."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    df = victims_frame(rows)
+    per_seed = pd.DataFrame(rows)[["dataset", "victim", "seed", "val_acc", "test_acc", "epochs"]].assign(command=command)
+    seeds_csv = out_dir / "victims_seeds.csv"
+    if append and seeds_csv.is_file():
+        old = pd.read_csv(seeds_csv)
+        key = ["dataset", "victim", "seed"]
+        old = old[~old.set_index(key).index.isin(per_seed.set_index(key).index)]
+        per_seed = pd.concat([old, per_seed], ignore_index=True)
+    df = victims_frame(per_seed.to_dict("records"))
     csv, md = out_dir / "victims.csv", out_dir / "victims.md"
+    write_text_atomic(seeds_csv, per_seed.to_csv(index=False, float_format="%.4f"))
     write_text_atomic(csv, df.to_csv(index=False, float_format="%.4f"))
-    write_text_atomic(md, victims_markdown(df, command))
+    write_text_atomic(md, victims_markdown(df, list(dict.fromkeys(per_seed["command"]))))
     return csv, md

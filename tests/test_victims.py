@@ -109,3 +109,16 @@ def test_sparse_operator_equals_edge_list_messages(mutag):
         for fast, slow in zip(*grads):
             assert torch.allclose(fast, slow, atol=1e-5), arch
 
+
+
+def test_victims_table_append_replaces_only_its_rows(tmp_path):
+    from cama.tables import write_victims_table
+
+    row = {"dataset": "MUTAG", "victim": "gcn", "val_acc": 0.8, "test_acc": 0.7, "epochs": 10}
+    write_victims_table([row | {"seed": 0}, row | {"seed": 1, "test_acc": 0.9}], tmp_path, "cama train A")
+    write_victims_table([row | {"dataset": "DD", "seed": 0, "test_acc": 0.5}, row | {"seed": 1, "test_acc": 0.8}],
+                        tmp_path, "cama train B", append=True)
+    csv = (tmp_path / "victims.csv").read_text().splitlines()
+    assert csv[1].startswith("MUTAG,gcn,0.75") and csv[2].startswith("DD,gcn,0.5")
+    md = (tmp_path / "victims.md").read_text()
+    assert "`cama train A` and `cama train B`" in md

@@ -27,13 +27,15 @@ from .common import (
 @with_options(TRAIN_OPTIONS)
 @click.option("--retrain", is_flag=True, help="Train even if the cache holds this victim.")
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Also copy the checkpoint here (single run).")
+@click.option("--append", is_flag=True,
+              help="With --table: keep the table's other rows, replace only the dataset × model × seed rows trained here.")
 @click.option("--table", type=click.Path(file_okay=False), default=None,
               help="Write victims.md / victims.csv (clean accuracy mean ± std over seeds) into this folder.")
 @data_root_opt
 @cache_opt
 @device_opt
-def train(datasets_, models, seeds, epochs, hidden, layers, lr, batch_size, retrain, out, table, data_root, cache_dir,
-          device):
+def train(datasets_, models, seeds, epochs, hidden, layers, lr, batch_size, retrain, out, append, table, data_root,
+          cache_dir, device):
     """Train victims (cached) and print their val/test accuracy and checkpoint path.
 
     \b
@@ -48,6 +50,8 @@ def train(datasets_, models, seeds, epochs, hidden, layers, lr, batch_size, retr
     cfg = train_config(epochs, hidden, layers, lr, batch_size)
     archs, seed_list = parse_archs(models), parse_seeds(seeds)
     names = split_list(datasets_)
+    if append and not table:
+        raise CamaError("--append adds rows to a --table; add --table DIR.")
     if out and len(names) * len(archs) * len(seed_list) != 1:
         raise CamaError("--out copies a single checkpoint; train one dataset × model × seed, or drop --out.")
     rows = []
@@ -64,5 +68,5 @@ def train(datasets_, models, seeds, epochs, hidden, layers, lr, batch_size, retr
                            f"{v.source} {v.path}")
     if table:
         from ..tables import write_victims_table
-        csv, md = write_victims_table(rows, table, command_line())
+        csv, md = write_victims_table(rows, table, command_line(), append=append)
         click.echo(f"wrote {csv} and {md}")
