@@ -154,6 +154,34 @@ class ThreatModel:
         return "both" if len(self.targets) == 2 else next(iter(self.targets))
 
 
+#: One line of help per parameter name (the same name means the same thing in every attack that
+#: takes it); ``cama attacks`` prints them and a test checks that no parameter lacks one.
+PARAM_HELP = {
+    "anchors": "nodes per graph whose pairs are candidates (the most important / highest-degree ones)",
+    "add_weight": "weight of edge additions against deletions when candidate flips are scored",
+    "rerank": "candidate flips per graph re-scored by querying each single-flip copy (0 = off)",
+    "rerank_nodes": "re-score up to this many nodes' worth of copies per graph (more candidates on small graphs)",
+    "hops": "radius of the ego-net subgraphs",
+    "subgraphs": "ego-nets per graph attacked",
+    "mode": "cut the subgraph's edges, rewire it to runner-up nodes, or both",
+    "structure": "which CAMA structure attack the combined attack uses (node or subgraph)",
+    "epsilon": "L∞ radius of continuous-attribute edits, in feature-std units",
+    "rank_by": "order feature edits by importance, first-order margin gain, or their product",
+    "full_pairs": "graphs up to this many nodes take every pair as a candidate",
+    "population": "genetic: flip sets per generation",
+    "generations": "genetic: generations",
+    "mutation": "genetic: probability to mutate each flip",
+    "epochs": "optimisation steps (PRBCD epochs; GRBCD greedy steps at most)",
+    "epochs_resampling": "PRBCD: epochs with block resampling",
+    "lr": "PRBCD: base learning rate (scaled per graph by budget / nodes)",
+    "final_samples": "PRBCD: Bernoulli samples drawn at the end",
+    "block_size": "candidate pairs per graph and block",
+    "max_block": "candidate pairs per batch chunk (memory bound)",
+    "rounds": "re-score importance this many times, each after an equal chunk of the budget",
+    "adaptive_every": "re-score importance every k flips instead (0 = off)",
+}
+
+
 def _coerce(attack: str, key: str, value, default, choices: tuple | None):
     """``value`` (from a CLI string, TOML or Python) as the type of ``default``, or one clear error."""
     kind = type(default)

@@ -255,3 +255,13 @@ def test_multi_round_attack_treats_graphs_independently(mutag, mutag_gcn, name):
     # graph whose search depended on its batch-mates would differ in most of its flips
     assert same >= 7, (name, same)
     assert min(shared) >= 0.6, (name, shared)
+
+
+def test_every_parameter_has_one_line_of_help():
+    from attacks import ATTACKS
+    from attacks.base import PARAM_HELP
+
+    for name, cls in ATTACKS.items():
+        keys = set(cls.defaults) | ({"rounds", "adaptive_every"} if cls.has_rounds() else set())
+        missing = keys - set(PARAM_HELP)
+        assert not missing, f"{name}: no help for {sorted(missing)}"

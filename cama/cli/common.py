@@ -23,7 +23,8 @@ def print_table(rows: list[dict], columns: list[str], title: str | None = None) 
 
     table = Table(title=title)
     for c in columns:
-        table.add_column(c, justify="left" if c in ("dataset", "victim", "attack", "kind") else "right")
+        table.add_column(c, justify="left" if c in ("dataset", "victim", "attack", "kind", "parameter", "type", "meaning",
+                                                    "attacks") else "right")
     for r in rows:
         table.add_row(*[(f"{r[c]:.3f}" if isinstance(r[c], float) else str(r[c])) for c in columns])
     Console(width=max(Console().width, 150)).print(table)
