@@ -30,6 +30,7 @@ def peak_mb() -> float:
 def child(args) -> None:
     import torch
 
+    torch.set_num_threads(args.threads)
     from attacks import make_attack
     from cama.budget import parse_budgets
     from cama.data import load_dataset
@@ -59,17 +60,19 @@ def main() -> None:
     ap.add_argument("--budget", type=float, default=0.1)
     ap.add_argument("--attacks", default=",".join(STRUCTURE_ATTACKS))
     ap.add_argument("--data-root", default=None)
+    ap.add_argument("--threads", type=int, default=1, help="torch threads per attack process (default 1: as the "
+                    "grid's workers; more threads on a busy machine spin-wait)")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         return child(args)
     print(f"{args.dataset} / {args.arch} seed 0, the {args.graphs} largest correctly classified test graphs, "
-          f"ρ = {args.budget}; one fresh process per attack")
+          f"ρ = {args.budget}; one fresh process per attack, {args.threads} torch thread(s)")
     print(f"{'attack':15s} {'graphs':>6s} {'nodes':>18s} {'s/graph':>8s} {'ASR':>5s} {'MB before':>10s} {'peak MB':>8s}")
     worst = 0.0
     for attack in args.attacks.split(","):
         cmd = [sys.executable, __file__, "--child", attack, "--dataset", args.dataset, "--arch", args.arch,
-               "--graphs", str(args.graphs), "--budget", str(args.budget)]
+               "--graphs", str(args.graphs), "--budget", str(args.budget), "--threads", str(args.threads)]
         if args.data_root:
             cmd += ["--data-root", args.data_root]
         out = subprocess.run(cmd, capture_output=True, text=True)
