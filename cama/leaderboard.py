@@ -102,6 +102,9 @@ def write_leaderboard(runs: str | Path, out: str | Path, command: str, victims_m
               "nodes ≤ max(1, round(ρ·|V_g|)). `*` = run on a seeded sample of the attacked graphs (see "
               "`n_attacked` in the CSV).",
               ""]
+    partial = _partial_coverage(agg)
+    if partial:
+        header[-1:-1] = [partial]
     md = ["# cama leaderboard", ""] + header
     tex = ["% cama leaderboard. " + " ".join(header).replace("\n", " ")]
     clean = agg.groupby(["dataset", "victim"], sort=False)["clean_acc_mean"].first()
@@ -151,6 +154,19 @@ def write_leaderboard(runs: str | Path, out: str | Path, command: str, victims_m
         write_text_atomic(out / name, text)
         written.append(out / name)
     return written + plots
+
+
+def _partial_coverage(agg: pd.DataFrame) -> str:
+    """A sentence naming the datasets whose cells ran on fewer victim seeds than the others
+    (``n_seeds`` per cell is in the CSV), or "" when every cell has the same seeds."""
+    most = int(agg.n_seeds.max())
+    short = agg[agg.n_seeds < most]
+    if short.empty:
+        return ""
+    per = [f"{d} ({len(short[short.dataset == d])} of {len(agg[agg.dataset == d])} cells)"
+           for d in dict.fromkeys(short.dataset)]
+    return (f" **Partly run:** cells on fewer than {most} victim seeds (mean over the seeds run; `n_seeds` in the "
+            f"CSV): {', '.join(per)}.")
 
 
 def _anchor(title: str) -> str:
