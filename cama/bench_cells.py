@@ -53,7 +53,9 @@ def cell_max_graphs(cell: Cell, cfg: BenchConfig) -> int | None:
 def expected_run_ids(cell: Cell, cfg: BenchConfig) -> list[str]:
     """The run ids of the records a cell produces (:func:`cama.records.run_config`, as in ``evaluate_attack``)."""
     atk = cell.spec.build(cfg.importance)
-    params = atk.describe_params() | ({"transfer_margin": cfg.kappa()} if cell.surrogate else {})
+    from .evaluate import run_params
+
+    params = run_params(atk, cfg.kappa() if cell.surrogate else None)
     return [run_id(run_config(cell.dataset, cell.victim, cell.seed, atk.name, params, b, cell.seed,
                               cell.surrogate, cell_max_graphs(cell, cfg)))
             for b in cfg.budget_list()]

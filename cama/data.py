@@ -22,7 +22,7 @@ from torch_geometric.data import Data
 from torch_geometric.utils import degree as node_degree
 
 from .errors import CamaError
-from .featurize import Featurizer, degree_layout
+from .featurize import Featurizer, degree_featurizer
 from .paths import cache_root, data_root, is_writable_dir
 from .synthetic import SYNTHETIC_NAME, make_synthetic_motifs
 
@@ -190,12 +190,11 @@ def load_dataset(name: str, root: str | Path | None = None, use_node_attr: bool 
 
 def _featurize_by_degree(name: str, graphs: list[Data], num_classes: int, max_degree: int | None,
                          source: str) -> GraphDataset:
-    bins = None
     if max_degree is None:
-        max_degree, bins = degree_layout(torch.cat([node_degree(g.edge_index[0], g.num_nodes, dtype=torch.long)
-                                                    for g in graphs]))
-    width = max_degree + 1 + len(bins or ())
-    feat = Featurizer("degree", num_features=width, max_degree=max_degree, onehot=(0, width), degree_bins=bins)
+        feat = degree_featurizer(torch.cat([node_degree(g.edge_index[0], g.num_nodes, dtype=torch.long)
+                                            for g in graphs]))
+    else:
+        feat = Featurizer("degree", num_features=max_degree + 1, max_degree=max_degree, onehot=(0, max_degree + 1))
     for g in graphs:
         feat.refeaturize(g)
     return GraphDataset(name, graphs, feat, num_classes, None, source=source)

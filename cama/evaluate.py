@@ -137,7 +137,7 @@ def evaluate_attack(model: torch.nn.Module, dataset: GraphDataset, test_idx, att
     relaxation = probe_relaxation(surrogate or model, test) if attack.needs_edge_weight else Relaxation("n/a")
     attack.stats = {}
     epsilon = attack.param("epsilon") if "epsilon" in attack.defaults else None
-    stats = {b: {"success": 0, "success_full_prefix": 0, "flips": 0, "feats": 0, "eval_s": 0.0, "queries": 0}
+    stats = {b: {"success_full_prefix": 0, "feats": 0, "eval_s": 0.0, "queries": 0}
              for b in budgets}
     attack_s, attack_queries = 0.0, 0
     adversarial: dict[str, list[Data]] = {str(b): [] for b in budgets} if keep_adversarial else {}
@@ -188,11 +188,8 @@ def evaluate_attack(model: torch.nn.Module, dataset: GraphDataset, test_idx, att
                 st["eval_s"] += time.perf_counter() - t0
                 nf, nx = edits.counts(batch.num_graphs, batch.batch)
                 st["success_full_prefix"] += int(wrong.sum())
-                counted, flips_used = torch.where(locked, locked_wrong, wrong), torch.where(locked, locked_flips, nf)
-                st["success"] += int(counted.sum())
-                st["flips"] += int(flips_used.sum())
-                fooled[str(b)] += counted.tolist()
-                used_flips[str(b)] += flips_used.tolist()
+                fooled[str(b)] += torch.where(locked, locked_wrong, wrong).tolist()
+                used_flips[str(b)] += torch.where(locked, locked_flips, nf).tolist()
                 st["feats"] += int(torch.where(locked, locked_feats, nx).sum())
                 st["queries"] += batch.num_graphs
                 graphs = split_adversarial(adv) if keep_adversarial else None
@@ -206,19 +203,20 @@ def evaluate_attack(model: torch.nn.Module, dataset: GraphDataset, test_idx, att
                     adversarial[str(b)].extend(locked_graphs[g] or graphs[g] for g in range(batch.num_graphs))
                 locked |= new
     n_att = len(targets)
-    params = attack.describe_params() | ({"transfer_margin": kappa} if surrogate is not None else {})
+    params = run_params(attack, kappa if surrogate is not None else None)
     records = []
     for b in budgets:
         st = stats[b]
-        asr = st["success"] / n_att if n_att else 0.0
+        n_success, flips = sum(fooled[str(b)]), sum(used_flips[str(b)])
+        asr = n_success / n_att if n_att else 0.0
         rec = {"schema": SCHEMA} | run_config(dataset.name, victim_name, victim_seed, attack.name, params, b, seed,
                                               surrogate_name, max_graphs) | {"targets": sorted(attack.targets),
                "knowledge": attack.knowledge, "relaxation": relaxation.status, "attack_stats": dict(attack.stats),
                "external": attack.external,
-               "n_test": len(test), "n_correct": len(correct), "n_attacked": n_att, "n_success": st["success"],
+               "n_test": len(test), "n_correct": len(correct), "n_attacked": n_att, "n_success": n_success,
                "sampled": n_att < len(correct), "clean_acc": clean_acc, "adv_acc": clean_acc * (1 - asr), "asr": asr,
                "asr_full_prefix": st["success_full_prefix"] / n_att if n_att else 0.0,
-               "mean_edge_flips": st["flips"] / n_att if n_att else 0.0,
+               "mean_edge_flips": flips / n_att if n_att else 0.0,
                "mean_feature_edits": st["feats"] / n_att if n_att else 0.0,
                "seconds_per_graph": (attack_s + st["eval_s"]) / n_att if n_att else 0.0,
                "queries_per_graph": (attack_queries + st["queries"]) / n_att if n_att else 0.0,
@@ -226,6 +224,13 @@ def evaluate_attack(model: torch.nn.Module, dataset: GraphDataset, test_idx, att
         rec["run_id"] = run_id(rec)
         records.append(rec)
     return AttackOutcome(records, adversarial, target_ids, fooled, used_flips)
+
+
+def run_params(attack, transfer_margin: float | None) -> dict:
+    """The ``params`` of a record (and so of its run id): every effective attack parameter, plus
+    ``transfer_margin`` in transfer mode (``None`` = white box, where κ does not exist)."""
+    params = attack.describe_params()
+    return params if transfer_margin is None else params | {"transfer_margin": transfer_margin}
 
 
 def _sync(device: torch.device) -> None:

@@ -124,3 +124,11 @@ class Featurizer:
             if cfg.get(key) is not None:
                 cfg[key] = tuple(cfg[key])
         return cls(**cfg)
+
+
+def degree_featurizer(degrees: Tensor) -> Featurizer:
+    """The degree featurizer of a dataset whose node degrees are ``degrees``
+    (:func:`degree_layout`'s columns)."""
+    top, bins = degree_layout(degrees)
+    width = top + 1 + len(bins or ())
+    return Featurizer("degree", num_features=width, max_degree=top, onehot=(0, width), degree_bins=bins)

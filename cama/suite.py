@@ -154,7 +154,7 @@ def run_suite(model: torch.nn.Module, dataset: GraphDataset, test_idx, suite: Su
     """Run ``suite`` against ``model`` on ``dataset[test_idx]`` (see the module docstring)."""
     from attacks import make_attack
 
-    from .evaluate import predict
+    from .evaluate import evaluate_attack, predict
     from .model_api import model_device
     from .robustness import skip_reason
 
@@ -179,8 +179,6 @@ def run_suite(model: torch.nn.Module, dataset: GraphDataset, test_idx, suite: Su
         if not alive:
             report.rows.append({"attack": attack_name, "attacked": 0} | {f"fooled first @{b}": 0 for b in labels})
             continue
-        from .evaluate import evaluate_attack
-
         out = evaluate_attack(model, dataset, alive, atk, budget_list, victim_name=name, victim_seed=seed, seed=seed,
                               cam_layer=cam_layer, progress=progress)
         row = {"attack": attack_name, "attacked": len(out.graph_index)}

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .featurize import Featurizer, degree_layout
+from .featurize import degree_featurizer
 from .paths import cache_root, is_writable_dir
 from .records import write_json_atomic
 
@@ -62,11 +62,8 @@ def _compute(raw: Path, name: str, use_node_attr: bool) -> dict:
         node_labels = _read_ints(label_file)
         num_features += int((node_labels.max(0) - node_labels.min(0) + 1).sum())
     if num_features == 0:
-        degrees = torch.from_numpy(np.bincount(keys // n_nodes, minlength=n_nodes))
-        top, bins = degree_layout(degrees)
-        width = top + 1 + len(bins or ())
-        feat = Featurizer("degree", num_features=width, max_degree=top, onehot=(0, width), degree_bins=bins)
-        num_features, kind = width, feat.describe()
+        feat = degree_featurizer(torch.from_numpy(np.bincount(keys // n_nodes, minlength=n_nodes)))
+        num_features, kind = feat.num_features, feat.describe()
     elif use_node_attr and attr_file.is_file():
         kind = "labels+attributes"
     return {"dataset": name, "graphs": n_graphs, "classes": int(len(np.unique(labels))),

@@ -99,11 +99,11 @@ def attack(dataset, model, attack_names, budgets, budget_kind, seed, surrogate, 
             adversarial[f"{atk.name}@{b}"] = graphs
             pairing[f"{atk.name}@{b}"] = {"dataset_index": outcome.graph_index, "fooled": outcome.fooled[b]}
     if save_adversarial:
-        import hashlib
+        from victims.zoo_index import sha256
 
         from ..adversarial import save_adversarial as save
 
-        digest = hashlib.sha256(victim.path.read_bytes()).hexdigest() if victim.path else None
+        digest = sha256(victim.path) if victim.path else None
         runs = {f"{r['attack']}@{r['budget']}": {k: r[k] for k in ("run_id", "params", "budget_kind", "surrogate",
                                                                    "max_graphs", "asr")} for r in rows}
         save(save_adversarial, adversarial, {"dataset": ds.name, "victim": model, "seed": seed,
