@@ -75,3 +75,11 @@ def test_report_of_a_model_without_edge_weight_comes_out_whole(tu_root, tmp_path
     bad = run(["evaluate", "--model", f"{MODELS}:build_sumpool", "-d", "MUTAG", "--suite", "standard", "-a", "random",
                "--data-root", str(tu_root)])
     assert bad.returncode != 0 and "--suite" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_report_without_suite_and_append_without_table_are_refused(tu_root, tmp_path):
+    bad = run(["evaluate", "--model", f"{MODELS}:build_sumpool", "-d", "MUTAG", "--report", str(tmp_path),
+               "--data-root", str(tu_root)])
+    assert bad.returncode == 2 and "--suite standard" in bad.stderr and "Traceback" not in bad.stderr
+    bad = run(["train", "-d", "MUTAG", "--append", "--data-root", str(tu_root)])
+    assert bad.returncode == 2 and "--table" in bad.stderr and "Traceback" not in bad.stderr
