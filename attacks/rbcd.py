@@ -60,7 +60,10 @@ from cama.model_api import call_model
 from cama.progress import progress_bar
 from cama.replicate import select_graphs
 
-from .base import Attack, rank_within_graph
+from cama.budget import Budget
+from cama.edits import apply_edits
+
+from .base import Attack, AttackResult, rank_within_graph, stop_mask
 
 EPS = 1e-7
 BISECTION_STEPS = 64
@@ -78,11 +81,21 @@ def possible_pairs(sizes: Tensor) -> Tensor:
 
 def triu_pairs(lin: Tensor, n: Tensor) -> tuple[Tensor, Tensor]:
     """Row-major linear index into the strict upper triangle of an ``n × n`` matrix → (row, col),
-    with ``n`` per element (PyG's ``_linear_to_triu_idx``, vectorised over graph sizes)."""
+    with ``n`` per element (PyG's ``_linear_to_triu_idx``, vectorised over graph sizes). The row
+    from the closed form's float64 square root can be off by one at a row boundary (the rounding of
+    ``sqrt`` differs between vectorised and scalar code paths, so it even varies between runs); it
+    is corrected with exact integer row starts ``s(r) = r(2n − r − 1)/2``."""
     nn = (n * (n - 1)).double()
     lin_d = lin.double()
     row = (n - 2 - torch.floor(torch.sqrt(-8 * lin_d + 4 * nn - 7) / 2.0 - 0.5)).long()
-    col = 1 + lin + row - (n * (n - 1)) // 2 + torch.div((n - row) * (n - row - 1), 2, rounding_mode="floor")
+    row = torch.minimum(torch.clamp(row, min=0), n - 2)
+
+    def start(r: Tensor) -> Tensor:
+        return r * (2 * n - r - 1) // 2
+
+    row = torch.where(lin < start(row), row - 1, row)
+    row = torch.where(lin >= start(row + 1), row + 1, row)
+    col = lin - start(row) + row + 1
     return row, col
 
 
@@ -225,41 +238,43 @@ class _BatchedRBCD(Attack):
     def _features(self, ctx, batch: Batch, edge_index: Tensor) -> Tensor:
         return ctx.featurizer(batch.x, edge_index, batch.num_nodes) if ctx.featurizer.structural else batch.x
 
-    def _chunks(self, ctx, limit: Tensor):
-        """Graph index chunks whose blocks hold at most ``max_block`` pairs in all."""
+    def _chunks(self, ctx, ids: Tensor):
+        """Chunks of the graphs ``ids`` whose blocks hold at most ``max_block`` pairs in all."""
         b = ctx.batch
-        sizes = (b.ptr[1:] - b.ptr[:-1]).to(ctx.device)
-        cost = torch.minimum(possible_pairs(sizes), torch.full_like(sizes, self._block_size())).cpu()
+        sizes = (b.ptr[1:] - b.ptr[:-1]).to(ctx.device)[ids]
+        cost = torch.minimum(possible_pairs(sizes), torch.full_like(sizes, self._block_size())).tolist()
         cap = self.param("max_block")
         start, acc = 0, 0
-        for g in range(b.num_graphs):
-            c = int(cost[g])
-            if g > start and acc + c > cap:
-                yield torch.arange(start, g, device=ctx.device)
-                start, acc = g, 0
+        for i, c in enumerate(cost):
+            if i > start and acc + c > cap:
+                yield ids[start:i]
+                start, acc = i, 0
             acc += c
-        if start < b.num_graphs:
-            yield torch.arange(start, b.num_graphs, device=ctx.device)
+        if start < len(cost):
+            yield ids[start:]
 
-    def _over_chunks(self, ctx, limit: Tensor, solve) -> EditList:
-        """Run ``solve(sub_ctx, sub_limit) -> (flips [F, 2] sub-batch ids, rank [F])`` per chunk."""
+    def _over_chunks(self, ctx, limit: Tensor, solve, ids: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """Run ``solve(sub_ctx, sub_limit) -> (flips [F, 2] sub-batch ids, rank [F])`` per chunk of
+        the graphs ``ids`` (default all); flips come back in ``ctx.batch``'s node ids."""
         b = ctx.batch
-        flips, ranks = [], []
-        chunks = list(self._chunks(ctx, limit))
+        if ids is None:
+            ids = torch.arange(b.num_graphs, device=ctx.device)
+        flips = [torch.zeros(0, 2, dtype=torch.long, device=ctx.device)]
+        ranks = [torch.zeros(0, dtype=torch.long, device=ctx.device)]
+        chunks = list(self._chunks(ctx, ids)) if ids.numel() else []
+        whole = len(chunks) == 1 and ids.numel() == b.num_graphs
         with progress_bar(len(chunks), self.name, enabled=len(chunks) > 1) as advance:
-            for ids in chunks:
-                sub = ctx.restrict(select_graphs(b, ids)) if len(chunks) > 1 else ctx
-                f, r = solve(sub, limit[ids])
+            for part in chunks:
+                sub = ctx if whole else ctx.restrict(select_graphs(b, part))
+                f, r = solve(sub, limit[part])
                 if sub is not ctx:
-                    ctx.queries[ids] += sub.queries
+                    ctx.queries[part] += sub.queries
                     g = sub.batch.batch[f[:, 0]] if f.numel() else f.new_zeros(0)
-                    f = f + (b.ptr.to(ctx.device)[ids] - sub.batch.ptr.to(ctx.device)[:-1])[g].unsqueeze(1)
+                    f = f + (b.ptr.to(ctx.device)[part] - sub.batch.ptr.to(ctx.device)[:-1])[g].unsqueeze(1)
                 flips.append(f)
                 ranks.append(r)
                 advance()
-        if not flips:
-            return EditList.empty(b)
-        return EditList.from_flips(b, torch.cat(flips), torch.cat(ranks))
+        return torch.cat(flips), torch.cat(ranks)
 
 
 class PRBCD(_BatchedRBCD):
@@ -270,7 +285,32 @@ class PRBCD(_BatchedRBCD):
     defaults = _BatchedRBCD.defaults | {"epochs_resampling": 100, "lr": 1000.0, "final_samples": 20}
 
     def attack_budget(self, ctx, struct_limit, feat_limit):
-        return self._over_chunks(ctx, struct_limit, self._solve)
+        return EditList.from_flips(ctx.batch, *self._over_chunks(ctx, struct_limit, self._solve))
+
+    def run(self, ctx, budgets: list[Budget]) -> AttackResult:
+        """Every budget in increasing order; a graph the attacker sees done (:func:`stop_mask` of
+        its discrete solution) keeps that solution at every larger budget instead of being attacked
+        again — what the monotone evaluation would count for it anyway, so only the cost changes."""
+        self.check_edge_weight(ctx)
+        b = ctx.batch
+        alive = torch.ones(b.num_graphs, dtype=torch.bool, device=ctx.device)
+        kept_f = torch.zeros(0, 2, dtype=torch.long, device=ctx.device)
+        kept_r = torch.zeros(0, dtype=torch.long, device=ctx.device)
+        out = {}
+        order = sorted(budgets, key=lambda x: x.value)
+        for i, budget in enumerate(order):
+            s_lim, _ = self.limits(ctx, budget)
+            f, r = self._over_chunks(ctx, s_lim, self._solve, alive.nonzero(as_tuple=True)[0])
+            edits = EditList.from_flips(b, torch.cat([kept_f, f]), torch.cat([kept_r, r]))
+            out[budget] = edits
+            if i + 1 < len(order) and alive.any():
+                _, done = ctx.judge(apply_edits(b, edits, ctx.featurizer))
+                ctx.queries += alive.long()
+                newly = done & alive
+                keep = newly[b.batch[f[:, 0]]] if f.numel() else torch.zeros(0, dtype=torch.bool, device=ctx.device)
+                kept_f, kept_r = torch.cat([kept_f, f[keep]]), torch.cat([kept_r, r[keep]])
+                alive &= ~done
+        return AttackResult(per_budget={x: out[x] for x in budgets})
 
     def _solve(self, ctx, budget: Tensor) -> tuple[Tensor, Tensor]:
         b, dev = ctx.batch, ctx.device
@@ -286,7 +326,10 @@ class PRBCD(_BatchedRBCD):
         best = blocks
         best_metric = torch.full((G,), float("-inf"), device=dev)
         active = budget > 0
+        done_pairs = torch.zeros(0, 2, dtype=torch.long, device=dev)  # flips of graphs that left early
         for epoch in range(epochs):
+            if not active.any():
+                break
             present = is_present(blocks, keys, b.num_nodes)
             p = blocks.weight.clone().requires_grad_(True)
             with torch.enable_grad():
@@ -297,24 +340,36 @@ class PRBCD(_BatchedRBCD):
             lr = budget.double() / sizes.clamp(min=1).double() * lr0 / math.sqrt(max(0, epoch - resampling) + 1)
             blocks.weight = project(blocks.weight + lr[blocks.graph].float() * grad, blocks.graph, budget, G)
             # early stopping: the discrete top-B graph of this block, per graph
-            metric = self._discrete_metric(ctx, blocks, top_k_weights(blocks, blocks.weight, budget, G))
+            chosen = top_k_weights(blocks, blocks.weight, budget, G)
+            metric, done = self._discrete_metric(ctx, blocks, chosen)
             ctx.queries += active.long()
             better = (metric > best_metric) & active
             if better.any():
                 best_metric = torch.where(better, metric, best_metric)
                 best = Blocks.cat(b, [best.subset(b, ~better[best.graph]), blocks.subset(b, better[blocks.graph])])
+            done &= active
+            if done.any():  # seen fooled: this discrete graph is the graph's answer; it leaves the optimisation
+                done_pairs = torch.cat([done_pairs, blocks.pairs[chosen & done[blocks.graph]]])
+                active &= ~done
+                block = torch.where(done, torch.zeros_like(block), block)
+                blocks, best = (x_.subset(b, active[x_.graph]) for x_ in (blocks, best))
             if epoch < resampling - 1:
                 blocks = self._resample(b, blocks, block, gen)
             elif epoch == resampling - 1:
                 blocks = Blocks(b, best.graph, best.lin, best.weight.clone(), best.pairs)
-        blocks = best
-        return self._final_sample(ctx, blocks, budget, gen)
+        flips, _ = self._final_sample(ctx, best, torch.where(active, budget, torch.zeros_like(budget)), gen)
+        flips = torch.cat([done_pairs, flips])
+        graph = b.batch[flips[:, 0]] if flips.numel() else flips.new_zeros(0)
+        return flips, rank_within_graph(graph, -torch.arange(graph.numel(), device=dev).double(), G)
 
     @torch.no_grad()
-    def _discrete_metric(self, ctx, blocks: Blocks, chosen: Tensor) -> Tensor:
+    def _discrete_metric(self, ctx, blocks: Blocks, chosen: Tensor) -> tuple[Tensor, Tensor]:
+        """Per graph, the loss of the discrete graph with the ``chosen`` flips, and whether the
+        attacker sees it done (:func:`stop_mask` at the context's margin)."""
         b = ctx.batch
         ei = apply_flips(b.edge_index, blocks.pairs[chosen], b.num_nodes)
-        return prob_margin(call_model(ctx.model, self._features(ctx, b, ei), ei, b.batch), b.y)
+        logits = call_model(ctx.model, self._features(ctx, b, ei), ei, b.batch)
+        return prob_margin(logits, b.y), stop_mask(logits, b.y, ctx.stop_margin)
 
     @staticmethod
     def _resample(batch: Batch, blocks: Blocks, block: Tensor, gen: torch.Generator) -> Blocks:
@@ -332,6 +387,9 @@ class PRBCD(_BatchedRBCD):
     def _final_sample(self, ctx, blocks: Blocks, budget: Tensor, gen) -> tuple[Tensor, Tensor]:
         b = ctx.batch
         G = b.num_graphs
+        if not bool((budget > 0).any()):
+            return torch.zeros(0, 2, dtype=torch.long, device=ctx.device), torch.zeros(0, dtype=torch.long,
+                                                                                          device=ctx.device)
         w = torch.where(blocks.weight <= EPS, torch.zeros_like(blocks.weight), blocks.weight)
         best_metric = torch.full((G,), float("-inf"), device=ctx.device)
         best_choice = torch.zeros_like(w, dtype=torch.bool)
@@ -342,7 +400,7 @@ class PRBCD(_BatchedRBCD):
                 choice = torch.bernoulli(w, generator=gen).bool()
             used = torch.bincount(blocks.graph[choice], minlength=G)
             ok = used <= budget
-            metric = self._discrete_metric(ctx, blocks, choice & ok[blocks.graph])
+            metric, _ = self._discrete_metric(ctx, blocks, choice & ok[blocks.graph])
             ctx.queries += (budget > 0).long()
             better = ok & (metric > best_metric)
             best_metric = torch.where(better, metric, best_metric)
@@ -388,7 +446,7 @@ class GRBCD(_BatchedRBCD):
     description = "GRBCD (greedy RBCD) on a whole batch; greedy order = ranked list"
 
     def rank(self, ctx, batch, struct_limit, feat_limit):
-        return self._over_chunks(ctx, struct_limit, self._solve)
+        return EditList.from_flips(ctx.batch, *self._over_chunks(ctx, struct_limit, self._solve))
 
     def _solve(self, ctx, budget: Tensor) -> tuple[Tensor, Tensor]:
         b, dev = ctx.batch, ctx.device
@@ -402,8 +460,17 @@ class GRBCD(_BatchedRBCD):
         edge_index = b.edge_index
         flips = []
         flipped_keys = torch.zeros(0, dtype=torch.long, device=dev)
+        done = torch.zeros(G, dtype=torch.bool, device=dev)
         for t in range(int(steps.max()) if G else 0):
-            active = steps > t
+            active = (steps > t) & ~done
+            x = self._features(ctx, b, edge_index)
+            if t > 0:  # graphs the attacker sees fooled by the flips so far take no more
+                with torch.no_grad():
+                    done |= stop_mask(call_model(ctx.model, x, edge_index, b.batch), b.y, ctx.stop_margin) & active
+                ctx.queries += active.long()
+                active &= ~done
+            if not active.any():
+                break
             k = torch.where(step > 0, step + (t < extra).long(), torch.ones_like(step)) * active.long()
             blocks = Blocks.draw(b, torch.where(active, block, torch.zeros_like(block)), gen)
             if blocks.lin.numel() == 0:
@@ -411,7 +478,6 @@ class GRBCD(_BatchedRBCD):
             keys = edge_keys(edge_index, b.num_nodes)
             present = is_present(blocks, keys, b.num_nodes)
             p = torch.full_like(blocks.weight, EPS).requires_grad_(True)
-            x = self._features(ctx, b, edge_index)
             with torch.enable_grad():
                 ei, w = relaxed_graph(edge_index, b.num_nodes, blocks, p, present)
                 loss = F.cross_entropy(call_model(ctx.model, x, ei, b.batch, w), b.y, reduction="sum")
@@ -419,8 +485,8 @@ class GRBCD(_BatchedRBCD):
             ctx.queries += active.long()
             pk = pair_keys(blocks.pairs[:, 0], blocks.pairs[:, 1], b.num_nodes)
             if flipped_keys.numel():  # a pair flipped before is no candidate again
-                done = torch.sort(flipped_keys)[0]
-                hit = done[torch.searchsorted(done, pk).clamp(max=done.numel() - 1)] == pk
+                done_keys = torch.sort(flipped_keys)[0]
+                hit = done_keys[torch.searchsorted(done_keys, pk).clamp(max=done_keys.numel() - 1)] == pk
                 grad = torch.where(hit, torch.full_like(grad, float("-inf")), grad)
             chosen = top_k_per_graph(blocks, grad, k, G) & torch.isfinite(grad)
             idx = chosen.nonzero(as_tuple=True)[0]
@@ -436,4 +502,3 @@ class GRBCD(_BatchedRBCD):
         flips_t = torch.cat(flips)  # greedy order
         graph = b.batch[flips_t[:, 0]]
         return flips_t, rank_within_graph(graph, -torch.arange(flips_t.size(0), device=dev).double(), G)
-

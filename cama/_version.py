@@ -1,2 +1,2 @@
 """The package version (its own module so that low layers can read it without importing cama)."""
-__version__ = "0.1.0"
+__version__ = "0.2.0"
