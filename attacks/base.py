@@ -22,7 +22,8 @@ from torch import Tensor
 from torch_geometric.data import Batch
 
 from cama.budget import Budget, graph_sizes
-from cama.edits import EditList, apply_edits, dedupe_flips
+from cama.constraints import ConstraintState
+from cama.edits import EditList, apply_edits, dedupe_flips, rank_within_graph
 from cama.errors import CamaError
 from cama.featurize import Featurizer
 from cama.importance import NodeImportance, node_importance
@@ -46,6 +47,8 @@ class AttackContext:
     cam_layer: str | None = None
     queries: Tensor | None = None  # [G] victim/surrogate forward passes per graph
     stop_margin: float = 0.0
+    #: active domain constraints of this batch (:mod:`cama.constraints`), None = unconstrained
+    constraints: ConstraintState | None = None
     _importance: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -59,11 +62,29 @@ class AttackContext:
     def device(self) -> torch.device:
         return self.batch.x.device
 
-    def restrict(self, batch: Batch) -> AttackContext:
-        """A context for ``batch`` (e.g. a sub-batch of graphs still under attack) with the same
-        models, featurizer and seed, and its own query counter and importance cache."""
+    def restrict(self, batch: Batch, ids: Tensor) -> AttackContext:
+        """A context for ``batch`` = graphs ``ids`` of this context's batch (e.g. the graphs still
+        under attack, possibly edited) with the same models, featurizer, seed and constraints, and
+        its own query counter and importance cache."""
+        sub = None if self.constraints is None else self.constraints.select(ids)
         return AttackContext(model=self.model, batch=batch, featurizer=self.featurizer, seed=self.seed,
-                             victim=self.victim, cam_layer=self.cam_layer, stop_margin=self.stop_margin)
+                             victim=self.victim, cam_layer=self.cam_layer, stop_margin=self.stop_margin,
+                             constraints=sub)
+
+    @property
+    def constrained(self) -> bool:
+        return self.constraints is not None and bool(self.constraints.names)
+
+    def allowed(self, batch: Batch, pairs: Tensor) -> Tensor:
+        """Bool per candidate pair of ``batch`` (this context's graphs, possibly edited): may it
+        be flipped alone under the active constraints? (All True when unconstrained.)"""
+        if not self.constrained:
+            return torch.ones(pairs.size(0), dtype=torch.bool, device=pairs.device)
+        return self.constraints.allowed(batch.edge_index, pairs, batch.x if self.featurizer.editable else None)
+
+    def enforce(self, edits: EditList) -> EditList:
+        """``edits`` on this context's clean batch, filtered by the active constraints."""
+        return self.constraints.enforce(self.batch, edits) if self.constrained else edits
 
     def generator(self, salt: int = 0) -> torch.Generator:
         gen = torch.Generator(device=self.device)
@@ -347,7 +368,7 @@ class Attack:
                 share = torch.div(f_lim * torch.minimum(done, s_lim) + s_lim - 1, s_lim.clamp(min=1), rounding_mode="floor")
                 keep = first.feat_rank < share[ctx.batch.batch[first.feat_node]]
                 so_far = so_far.with_features(first.feat_node[keep], first.feat_value[keep], first.feat_rank[keep])
-            current = select_graphs(apply_edits(ctx.batch, so_far, ctx.featurizer), active)
+            current = select_graphs(apply_edits(ctx.batch, ctx.enforce(so_far), ctx.featurizer), active)
             _, fooled = ctx.judge(current)
             ctx.queries[active] += 1
             done[active[fooled]] = s_lim[active[fooled]]
@@ -355,7 +376,7 @@ class Attack:
             if alive.numel() == 0:
                 break
             ids = active[alive]
-            sub = ctx.restrict(select_graphs(current, alive))
+            sub = ctx.restrict(select_graphs(current, alive), ids)
             nxt = self.rank(sub, sub.batch, torch.minimum(s_lim - done, chunk)[ids], None)
             ctx.queries[ids] += sub.queries
             g_sub = sub.batch.batch[nxt.flips[:, 0]]
@@ -368,21 +389,6 @@ class Attack:
         graph = ctx.batch.batch[all_flips[:, 0]]
         rank = rank_within_graph(graph, -all_keys.double(), ctx.batch.num_graphs)
         return EditList(all_flips, rank, first.feat_node, first.feat_value, first.feat_rank)
-
-
-def rank_within_graph(graph: Tensor, score: Tensor, num_graphs: int) -> Tensor:
-    """Rank (0 = highest score) of every item among the items of its graph; ties keep input order."""
-    if graph.numel() == 0:
-        return graph.clone()
-    order = torch.argsort(score, descending=True, stable=True)
-    order = order[torch.argsort(graph[order], stable=True)]
-    g_sorted = graph[order]
-    counts = torch.bincount(g_sorted, minlength=num_graphs)
-    starts = torch.cumsum(counts, 0) - counts
-    pos = torch.arange(order.numel(), device=graph.device) - starts[g_sorted]
-    rank = torch.empty_like(pos)
-    rank[order] = pos
-    return rank
 
 
 def top_per_graph(graph: Tensor, score: Tensor, limit: Tensor, num_graphs: int) -> tuple[Tensor, Tensor]:

@@ -60,7 +60,9 @@ class Cama(Attack):
         out = {}
         for budget in budgets:
             s_lim, f_lim = self.limits(ctx, budget)
-            options = [joint.prefix(b, s_lim, f_lim), alone[0].prefix(b, s_lim, None), alone[1].prefix(b, None, f_lim)]
+            options = [ctx.enforce(e) for e in (joint, alone[0], alone[1])]
+            options = [options[0].prefix(b, s_lim, f_lim), options[1].prefix(b, s_lim, None),
+                       options[2].prefix(b, None, f_lim)]
             judged = [ctx.judge(apply_edits(b, e, ctx.featurizer)) for e in options]
             margin, fooled = torch.stack([m for m, _ in judged]), torch.stack([f for _, f in judged])
             ctx.queries += len(options)

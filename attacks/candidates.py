@@ -132,6 +132,9 @@ def ranked_flips(ctx, batch: Batch, pairs: Tensor, score: Tensor, params: dict, 
     """The best ``struct_limit[g]`` candidate pairs of every graph g as ranked flips, after
     re-scoring by victim queries (:func:`rerank_by_queries`) when the attack's ``rerank`` pool
     (default DEFAULT_RERANK; 0 = off) is positive."""
+    if ctx.constrained:  # drop the candidates the active constraints forbid on the current graph
+        ok = ctx.allowed(batch, pairs)
+        pairs, score = pairs[ok], score[ok]
     pool = int(params.get("rerank", DEFAULT_RERANK))
     if pool > 0:
         score = rerank_by_queries(ctx, batch, pairs, score, pool, int(params.get("rerank_nodes", DEFAULT_RERANK_NODES)))

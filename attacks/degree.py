@@ -32,6 +32,7 @@ class DegreeFlips(Attack):
         adds = adds[is_top[adds[:, 0]] & is_top[adds[:, 1]]]
         pairs = torch.cat([existing_pairs(batch), adds])
         pairs = unique_pairs(pairs, n)
+        pairs = pairs[ctx.allowed(batch, pairs)]
         score = deg[pairs[:, 0]] + deg[pairs[:, 1]] + 0.01 * torch.rand(pairs.size(0), generator=gen, device=deg.device)
         graph = batch.batch[pairs[:, 0]]
         keep, rank = top_per_graph(graph, score, struct_limit, batch.num_graphs)

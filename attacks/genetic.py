@@ -35,12 +35,14 @@ class Genetic(Attack):
         gen = ctx.generator(7)
         existing = b.edge_index[:, b.edge_index[0] < b.edge_index[1]].t()
         randoms = random_pairs(b, torch.clamp(2 * ctx.edges, min=8), gen)
+        cand = unique_pairs(torch.cat([existing, randoms]), b.num_nodes)
+        cand = cand[ctx.allowed(b, cand)]  # mutations draw only flips the constraints allow
         out_flips, out_ranks = [], []
         with progress_bar(b.num_graphs, self.name, enabled=b.num_graphs > 5) as advance:
             for gi in range(b.num_graphs):
                 lo, hi = int(b.ptr[gi]), int(b.ptr[gi + 1])
                 in_g = lambda p: (p[:, 0] >= lo) & (p[:, 0] < hi)
-                pool = unique_pairs(torch.cat([existing[in_g(existing)], randoms[in_g(randoms)]]), b.num_nodes)
+                pool = cand[in_g(cand)]
                 budget = min(int(struct_limit[gi]), pool.size(0))
                 if budget == 0:
                     advance()

@@ -58,6 +58,7 @@ class GradArgMax(Attack):
         per_graph = torch.where(sizes <= full, sizes, torch.full_like(sizes, n_anchor))
         anchors = top_nodes(batch, rnd, per_graph)
         pairs = unique_pairs(torch.cat([existing_pairs(batch), anchor_pairs(batch, anchors)]), batch.num_nodes)
+        pairs = pairs[ctx.allowed(batch, pairs)]
         score = edge_gradient_scores(ctx, batch, pairs)
         keep, rank = top_per_graph(batch.batch[pairs[:, 0]], score, struct_limit, batch.num_graphs)
         return EditList.from_flips(batch, pairs[keep], rank)

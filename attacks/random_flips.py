@@ -15,6 +15,7 @@ class RandomFlips(Attack):
 
     def rank(self, ctx, batch, struct_limit, feat_limit):
         pairs = random_pairs(batch, struct_limit, ctx.generator(1))
+        pairs = pairs[ctx.allowed(batch, pairs)]
         graph = batch.batch[pairs[:, 0]]
         order = torch.arange(pairs.size(0), 0, -1, device=pairs.device).double()  # draw order
         keep, rank = top_per_graph(graph, order, struct_limit, batch.num_graphs)

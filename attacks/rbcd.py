@@ -235,6 +235,11 @@ class _BatchedRBCD(Attack):
                             torch.zeros_like(possible))
         return possible, budget, block
 
+    @staticmethod
+    def _allowed(ctx, blocks: Blocks) -> Blocks:
+        """The block pairs the active constraints allow as single flips on the clean graph."""
+        return blocks if not ctx.constrained else blocks.subset(ctx.batch, ctx.allowed(ctx.batch, blocks.pairs))
+
     def _features(self, ctx, batch: Batch, edge_index: Tensor) -> Tensor:
         return ctx.featurizer(batch.x, edge_index, batch.num_nodes) if ctx.featurizer.structural else batch.x
 
@@ -265,7 +270,7 @@ class _BatchedRBCD(Attack):
         whole = len(chunks) == 1 and ids.numel() == b.num_graphs
         with progress_bar(len(chunks), self.name, enabled=len(chunks) > 1) as advance:
             for part in chunks:
-                sub = ctx if whole else ctx.restrict(select_graphs(b, part))
+                sub = ctx if whole else ctx.restrict(select_graphs(b, part), part)
                 f, r = solve(sub, limit[part])
                 if sub is not ctx:
                     ctx.queries[part] += sub.queries
@@ -304,7 +309,7 @@ class PRBCD(_BatchedRBCD):
             edits = EditList.from_flips(b, torch.cat([kept_f, f]), torch.cat([kept_r, r]))
             out[budget] = edits
             if i + 1 < len(order) and alive.any():
-                _, done = ctx.judge(apply_edits(b, edits, ctx.featurizer))
+                _, done = ctx.judge(apply_edits(b, ctx.enforce(edits), ctx.featurizer))
                 ctx.queries += alive.long()
                 newly = done & alive
                 keep = newly[b.batch[f[:, 0]]] if f.numel() else torch.zeros(0, dtype=torch.bool, device=ctx.device)
@@ -322,7 +327,7 @@ class PRBCD(_BatchedRBCD):
         keys = edge_keys(b.edge_index, b.num_nodes)
         lookup = directed_order(b.edge_index, b.num_nodes)
         x = b.x
-        blocks = Blocks.draw(b, block, gen)
+        blocks = self._allowed(ctx, Blocks.draw(b, block, gen))
         best = blocks
         best_metric = torch.full((G,), float("-inf"), device=dev)
         active = budget > 0
@@ -342,6 +347,8 @@ class PRBCD(_BatchedRBCD):
             # early stopping: the discrete top-B graph of this block, per graph
             chosen = top_k_weights(blocks, blocks.weight, budget, G)
             metric, done = self._discrete_metric(ctx, blocks, chosen)
+            if ctx.constrained:  # the unfiltered top-B set may lose flips to the constraints: no early exit
+                done = torch.zeros_like(done)
             ctx.queries += active.long()
             better = (metric > best_metric) & active
             if better.any():
@@ -354,7 +361,7 @@ class PRBCD(_BatchedRBCD):
                 block = torch.where(done, torch.zeros_like(block), block)
                 blocks, best = (x_.subset(b, active[x_.graph]) for x_ in (blocks, best))
             if epoch < resampling - 1:
-                blocks = self._resample(b, blocks, block, gen)
+                blocks = self._allowed(ctx, self._resample(b, blocks, block, gen))
             elif epoch == resampling - 1:
                 blocks = Blocks(b, best.graph, best.lin, best.weight.clone(), best.pairs)
         flips, _ = self._final_sample(ctx, best, torch.where(active, budget, torch.zeros_like(budget)), gen)
@@ -488,6 +495,9 @@ class GRBCD(_BatchedRBCD):
                 done_keys = torch.sort(flipped_keys)[0]
                 hit = done_keys[torch.searchsorted(done_keys, pk).clamp(max=done_keys.numel() - 1)] == pk
                 grad = torch.where(hit, torch.full_like(grad, float("-inf")), grad)
+            if ctx.constrained:  # single flips the constraints allow on the current graph
+                current = Batch(x=x, edge_index=edge_index, batch=b.batch, ptr=b.ptr)
+                grad = torch.where(ctx.allowed(current, blocks.pairs), grad, torch.full_like(grad, float("-inf")))
             chosen = top_k_per_graph(blocks, grad, k, G) & torch.isfinite(grad)
             idx = chosen.nonzero(as_tuple=True)[0]
             if idx.numel() == 0:

@@ -1,7 +1,7 @@
 """Batched PRBCD / GRBCD (attacks/rbcd.py) against PyG's per-graph reference (attacks/rbcd_pyg.py).
 
     python benchmarks/rbcd_batched.py [--datasets MUTAG,PROTEINS,IMDB-BINARY] [--archs gcn,gin]
-                                      [--graphs 50] [--speed PROTEINS,DD] [--speed-graphs 20]
+                                      [--graphs 30] [--speed PROTEINS:all,DD:10]
 
 Strength: for every dataset × victim (seed 0), both implementations attack the same seeded sample
 of ``--graphs`` correctly classified test graphs at ρ = 0.05 / 0.10 / 0.20 (through
@@ -12,7 +12,9 @@ not hinge on which graphs share a batch.
 
 Speed: seconds per attacked graph (the whole run's wall time ÷ attacked graphs; PRBCD solves
 each of the three budgets), batched against reference, on ``--speed`` datasets (GCN seed 0,
-``--speed-graphs`` graphs: PyG's PRBCD takes about a minute per DD graph here), with ratios.
+``NAME:count`` graphs, ``all`` = every correctly classified test graph, as the leaderboard runs
+them; PyG's PRBCD takes ~25 s per DD graph here, so DD uses a sample), with ratios and the
+issue's targets (≥ 30× on PROTEINS, ≤ 0.5 s per DD graph).
 """
 from __future__ import annotations
 
@@ -51,9 +53,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--datasets", default="MUTAG,PROTEINS,IMDB-BINARY")
     ap.add_argument("--archs", default="gcn,gin")
-    ap.add_argument("--graphs", type=int, default=50)
-    ap.add_argument("--speed", default="PROTEINS,DD")
-    ap.add_argument("--speed-graphs", type=int, default=20)
+    ap.add_argument("--graphs", type=int, default=30)
+    ap.add_argument("--speed", default="PROTEINS:all,DD:10")
     ap.add_argument("--data-root", default=None)
     args = ap.parse_args()
     print(f"cpu, {torch.get_num_threads()} threads; ASR at ρ = 0.05 / 0.10 / 0.20 on a seeded sample of "
@@ -75,15 +76,18 @@ def main() -> None:
                       f"{' / '.join(f'{d:+.2f}' for d in diff):>20s} {fmt(other['asr']) if other else '':>22s}",
                       flush=True)
     print(f"largest shortfall of batched against reference: {worst:+.2f} (target ≥ −0.05)\n")
-    print(f"speed, GCN seed 0, {args.speed_graphs} graphs: seconds per attacked graph")
-    for name in args.speed.split(","):
+    print("speed, GCN seed 0: seconds per attacked graph")
+    for spec in args.speed.split(","):
+        name, _, count = spec.partition(":")
+        graphs = None if count in ("", "all") else int(count)
         ds = load_dataset(name, root=args.data_root)
         victim = get_victim(ds, "gcn", seed=0, progress=False)
         for attack in ("grbcd", "prbcd"):
-            ours = run(victim, ds, attack, args.speed_graphs)
-            ref = run(victim, ds, f"{attack}-pyg", args.speed_graphs)
-            print(f"{ds.name:12s} {attack:6s} batched {ours['s']:8.3f} s   reference {ref['s']:8.3f} s   "
-                  f"{ref['s'] / ours['s']:6.1f}× faster   ASR {fmt(ours['asr'])} vs {fmt(ref['asr'])}", flush=True)
+            ours = run(victim, ds, attack, graphs)
+            ref = run(victim, ds, f"{attack}-pyg", graphs)
+            print(f"{ds.name:12s} {attack:6s} {ours['n']:4d} graphs  batched {ours['s']:8.3f} s   reference "
+                  f"{ref['s']:8.3f} s   {ref['s'] / ours['s']:6.1f}× faster   ASR {fmt(ours['asr'])} vs "
+                  f"{fmt(ref['asr'])}", flush=True)
 
 
 if __name__ == "__main__":

@@ -35,8 +35,8 @@ def section_order(agg: pd.DataFrame) -> list[tuple[str, str]]:
 def attack_labels(df: pd.DataFrame) -> pd.Series:
     """The record's ``label`` (a named ``cama bench`` variant) where it has one; else the attack
     name, plus its parameters where one attack appears with several settings; plus
-    ``←surrogate`` in transfer mode."""
-    params = df["params"].map(lambda p: json.dumps(p, sort_keys=True))
+    ``←surrogate`` in transfer mode, `` [constraints]`` under domain constraints."""
+    params = df["params"].map(lambda p: json.dumps({k: v for k, v in p.items() if k != "constraints"}, sort_keys=True))
     named = df["label"].notna() if "label" in df else pd.Series(False, index=df.index)
     multi = params[~named].groupby(df["attack"][~named]).transform("nunique").reindex(df.index, fill_value=1) > 1
     label = df["attack"].where(~multi, df["attack"] + params.map(lambda s: f" {s}"))
@@ -48,7 +48,8 @@ def attack_labels(df: pd.DataFrame) -> pd.Series:
     sur = df.get("surrogate")
     if sur is not None:
         label = label.where(sur.isna(), label + "←" + sur.astype(str))
-    return label
+    cons = df["params"].map(lambda p: p.get("constraints", ""))
+    return label.where(cons == "", label + " [" + cons + "]")
 
 
 def latest(df: pd.DataFrame) -> pd.DataFrame:

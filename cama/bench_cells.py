@@ -55,7 +55,7 @@ def expected_run_ids(cell: Cell, cfg: BenchConfig) -> list[str]:
     atk = cell.spec.build(cfg.importance)
     from .evaluate import run_params
 
-    params = run_params(atk, cfg.kappa() if cell.surrogate else None)
+    params = run_params(atk, cfg.kappa() if cell.surrogate else None, cfg.constraints_for(cell.dataset))
     return [run_id(run_config(cell.dataset, cell.victim, cell.seed, atk.name, params, b, cell.seed,
                               cell.surrogate, cell_max_graphs(cell, cfg)))
             for b in cfg.budget_list()]
@@ -111,6 +111,7 @@ def run_cell(cell: Cell, cfg: BenchConfig, dataset, victim, surrogate=None) -> l
     out = evaluate_attack(victim.model, dataset, victim.split["test"], atk, cfg.budget_list(),
                           victim_name=cell.victim, victim_seed=cell.seed, seed=cell.seed,
                           max_graphs=cell_max_graphs(cell, cfg), transfer_margin=cfg.kappa(),
+                          constraints=cfg.constraints_for(cell.dataset),
                           surrogate=surrogate.model if cell.surrogate else None, surrogate_name=cell.surrogate)
     for rec in out.records:
         if cell.spec.label != cell.spec.attack:

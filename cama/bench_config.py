@@ -27,6 +27,10 @@ Transfer grids add ``surrogates = ["gcn", "gin", ...]``: every cell then runs on
 architecture (the zoo/cache victim of that architecture and seed, so the same split), in
 transfer mode with ``transfer_margin`` (κ; default ``cama.evaluate.DEFAULT_TRANSFER_MARGIN``);
 where the surrogate is the victim's own architecture the cell is white-box (the matrix diagonal).
+
+Constrained grids add ``constraints`` (:mod:`cama.constraints`): one string, or a table per
+dataset, e.g. ``constraints = {MUTAG = "valence,connected", "*" = "degree,connected"}``; their
+records carry ``params.constraints`` (so their run ids differ from the unconstrained grid's).
 """
 from __future__ import annotations
 
@@ -74,6 +78,9 @@ class BenchConfig:
     max_graphs_by: dict[str, int] = field(default_factory=dict)  #: grid-wide per-dataset samples
     surrogates: list[str] = field(default_factory=list)  #: transfer grid: surrogate architectures
     transfer_margin: float | None = None  #: κ of transfer mode (None: the default)
+    #: domain constraints (cama.constraints): one string for every dataset, or a table per dataset
+    #: with "*" for the rest, e.g. {MUTAG = "valence,connected", "*" = "degree,connected"}
+    constraints: str | dict[str, str] = ""
 
     def __post_init__(self) -> None:
         if not self.attacks:
@@ -134,12 +141,27 @@ class BenchConfig:
                 raise CamaError(f"{source}: attack '{spec.label}' names unknown attack '{spec.attack}'; "
                                 f"choose from {', '.join(ATTACKS)} (or path/to/file.py:ClassName).")
             spec.build(self.importance)  # unknown parameters, a missing attack file → one clear error
+        if not isinstance(self.constraints, (str, dict)):
+            raise CamaError(f"{source}: constraints must be a string or a table per dataset, e.g. "
+                            f'{{MUTAG = "valence,connected", "*" = "degree,connected"}}; got {self.constraints!r}.')
+        for d in ([self.constraints] if isinstance(self.constraints, str) else self.constraints.values()):
+            from .constraints import parse_constraints
+
+            parse_constraints(d)  # unknown names → one clear error
         if self.max_graphs is not None and (not isinstance(self.max_graphs, int) or self.max_graphs < 1):
             raise CamaError(f"{source}: max_graphs must be a positive integer (or 0 for all), got {self.max_graphs!r}.")
         if not isinstance(self.max_graphs_by, dict) or not all(
                 isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in self.max_graphs_by.values()):
             raise CamaError(f"{source}: max_graphs_by must be a table of non-negative integers per dataset, "
                             f"e.g. {{REDDIT-BINARY = 50}}; got {self.max_graphs_by!r}.")
+
+    def constraints_for(self, dataset: str) -> tuple[str, ...]:
+        from .constraints import parse_constraints
+
+        spec = self.constraints
+        if isinstance(spec, dict):
+            spec = spec.get(dataset, spec.get("*", ""))
+        return parse_constraints(spec)
 
     def kappa(self) -> float:
         from .evaluate import DEFAULT_TRANSFER_MARGIN
@@ -189,15 +211,18 @@ def bench_config(config_path: str | Path | None = None, *, datasets: list[str] |
                  victims: list[str] | None = None, seeds: list[int] | None = None, attacks: list[str] | None = None,
                  params: dict | None = None, exclude: list[str] | None = None, budgets: str | None = None,
                  budget_kind: str | None = None, importance: str | None = None, max_graphs: int | None = None,
-                 runs: str | None = None) -> BenchConfig:
+                 runs: str | None = None, constraints: str | None = None) -> BenchConfig:
     """The grid of ``cama bench``: the TOML at ``config_path`` (else the defaults), then every given
     flag over it. ``attacks`` (names, or ``["all"]``) with ``params`` replace the config's
-    attacks; ``exclude`` drops attack labels; ``max_graphs = 0`` means every graph."""
+    attacks; ``exclude`` drops attack labels; ``max_graphs = 0`` means every graph;
+    ``constraints = "none"`` runs the grid unconstrained."""
     from .budget import parse_budgets
 
     cfg = BenchConfig.from_toml(config_path) if config_path else BenchConfig()
     flags: dict = {"datasets": datasets, "victims": victims, "seeds": seeds, "budget_kind": budget_kind,
                    "importance": importance, "runs": runs}
+    if constraints is not None:
+        flags["constraints"] = "" if constraints == "none" else constraints
     if budgets:
         flags["budgets"] = [b.value for b in parse_budgets(budgets, budget_kind or cfg.budget_kind)]
     if attacks:
@@ -232,6 +257,9 @@ def describe(cfg: BenchConfig) -> str:
         attacks += "; otherwise " + ", ".join(f"{d} sample {n}" for d, n in cfg.max_graphs_by.items())
     transfer = (f" × surrogates {', '.join(cfg.surrogates)} (transfer, κ = {cfg.kappa():g}; own architecture = "
                 "white-box)") if cfg.surrogates else ""
+    per = {d: ",".join(cfg.constraints_for(d)) or "none" for d in cfg.datasets}
+    constrained = (" under constraints " + "; ".join(f"{d} {c}" for d, c in per.items())) \
+        if any(v != "none" for v in per.values()) else ""
     return (f"datasets {', '.join(cfg.datasets)} × victims {', '.join(cfg.victims)} × seeds "
             f"{', '.join(map(str, cfg.seeds))} × attacks [{attacks}] × budgets "
-            f"{', '.join(f'{b:g}' for b in cfg.budgets)} ({cfg.budget_kind}){transfer}")
+            f"{', '.join(f'{b:g}' for b in cfg.budgets)} ({cfg.budget_kind}){transfer}{constrained}")

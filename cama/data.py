@@ -22,6 +22,7 @@ from torch_geometric.data import Data
 from torch_geometric.utils import degree as node_degree
 
 from .errors import CamaError
+from .chemistry import STANDARD_VALENCE, bond_order, label_names, molecules
 from .featurize import Featurizer, degree_featurizer
 from .paths import cache_root, data_root, is_writable_dir
 from .synthetic import SYNTHETIC_NAME, make_synthetic_motifs
@@ -37,7 +38,8 @@ KNOWN_TU = (
 #: Datasets whose continuous node attributes are used by default (labels alone are too weak).
 DEFAULT_NODE_ATTR = {"ENZYMES"}
 #: Human-readable node-label names, used by ``cama explain``.
-NODE_LABEL_NAMES = {"MUTAG": ["C", "N", "O", "F", "I", "Cl", "Br"]}
+#: molecular datasets whose TU files do not name their atoms (valence by observed degree per label)
+UNNAMED_MOLECULES = ("NCI1", "NCI109", "NCI33", "NCI41", "NCI47", "NCI81", "NCI83", "NCI109", "NCI145")
 
 
 @dataclass
@@ -169,10 +171,18 @@ def load_dataset(name: str, root: str | Path | None = None, use_node_attr: bool 
     num_classes = int(tu.num_classes)
     n_attr = tu.num_node_attributes if use_node_attr else 0
     n_lab = tu.num_node_labels
-    graphs = []
+    names = label_names(tu.raw_dir, name)
+    node_names = names.get("node")
+    orders = {k: bond_order(v) for k, v in names.get("edge", {}).items()}
+    molecular = bool(node_names) and all(v in STANDARD_VALENCE for v in node_names.values())
+    with_orders = molecular and bool(orders) and None not in orders.values() and tu.num_edge_labels > 0
+    order_of = torch.tensor([orders[k] for k in range(len(orders))]) if with_orders else None
+    graphs, edge_orders = [], []
     for i in range(len(tu)):
         d = tu[i]
         graphs.append(Data(x=d.x, edge_index=d.edge_index, y=d.y.view(-1).long(), num_nodes=d.num_nodes))
+        if order_of is not None:
+            edge_orders.append(order_of[d.edge_attr[:, -tu.num_edge_labels:].argmax(1)])
     if n_lab == 0 and n_attr == 0:
         return _featurize_by_degree(name, graphs, num_classes, max_degree, source=str(load_root))
     if n_attr:
@@ -185,7 +195,12 @@ def load_dataset(name: str, root: str | Path | None = None, use_node_attr: bool 
     feat = Featurizer("labels", num_features=n_attr + n_lab,
                       onehot=(n_attr, n_attr + n_lab) if n_lab else None,
                       continuous=(0, n_attr) if n_attr else None)
-    return GraphDataset(name, graphs, feat, num_classes, NODE_LABEL_NAMES.get(name), source=str(load_root))
+    label_list = [node_names.get(i, str(i)) for i in range(n_lab)] if node_names else None
+    ds = GraphDataset(name, graphs, feat, num_classes, label_list, source=str(load_root))
+    if n_lab and (molecular or name in UNNAMED_MOLECULES):
+        ds.extra["molecules"] = molecules(graphs, edge_orders if with_orders else None,
+                                          node_names if molecular else None, label_offset=n_attr)
+    return ds
 
 
 def _featurize_by_degree(name: str, graphs: list[Data], num_classes: int, max_degree: int | None,

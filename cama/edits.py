@@ -140,3 +140,18 @@ def apply_edits(batch: Batch, edits: EditList, featurizer: Featurizer) -> Batch:
                         dim_size=batch.num_graphs, reduce="sum")
     stale = tuple(k for k in adv._slice_dict if k.startswith("edge_") and k != "edge_index")
     return set_graph_slices(adv, {"edge_index": per_graph}, drop=stale)
+
+
+def rank_within_graph(graph: Tensor, score: Tensor, num_graphs: int) -> Tensor:
+    """Rank (0 = highest score) of every item among the items of its graph; ties keep input order."""
+    if graph.numel() == 0:
+        return graph.clone()
+    order = torch.argsort(score, descending=True, stable=True)
+    order = order[torch.argsort(graph[order], stable=True)]
+    g_sorted = graph[order]
+    counts = torch.bincount(g_sorted, minlength=num_graphs)
+    starts = torch.cumsum(counts, 0) - counts
+    pos = torch.arange(order.numel(), device=graph.device) - starts[g_sorted]
+    rank = torch.empty_like(pos)
+    rank[order] = pos
+    return rank

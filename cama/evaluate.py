@@ -31,9 +31,11 @@ import time
 from dataclasses import dataclass, field
 
 import torch
+from torch import Tensor
 from torch_geometric.data import Batch, Data
 
 from .budget import Budget
+from .constraints import ConstraintState, check_applicable, parse_constraints, unnoticeable_tests
 from .data import GraphDataset
 from .edits import apply_edits
 from .enforce import check_edits
@@ -106,9 +108,14 @@ def evaluate_attack(model: torch.nn.Module, dataset: GraphDataset, test_idx, att
                     victim_name: str, victim_seed: int, seed: int = 0, surrogate: torch.nn.Module | None = None,
                     surrogate_name: str | None = None, max_graphs: int | None = None, keep_adversarial: bool = False,
                     cam_layer: str | None = None, progress: bool = False,
-                    transfer_margin: float = DEFAULT_TRANSFER_MARGIN) -> AttackOutcome:
-    """Run ``attack`` on the correctly classified graphs of ``dataset[test_idx]`` for all ``budgets``."""
-    from attacks.base import AttackContext, stop_mask
+                    transfer_margin: float = DEFAULT_TRANSFER_MARGIN, constraints=()) -> AttackOutcome:
+    """Run ``attack`` on the correctly classified graphs of ``dataset[test_idx]`` for all ``budgets``
+    (under the domain ``constraints`` of :mod:`cama.constraints`, e.g. ``"valence,connected"``)."""
+    from attacks.base import AttackContext, AttackResult, stop_mask
+
+    constraints = parse_constraints(constraints)
+    check_applicable(constraints, dataset)
+    tests = unnoticeable_tests(dataset)
 
     if surrogate is not None and not 0 <= transfer_margin:
         raise CamaError(f"transfer_margin must be ≥ 0 (a probability margin; 1 = never stop early), got {transfer_margin}.")
@@ -132,6 +139,7 @@ def evaluate_attack(model: torch.nn.Module, dataset: GraphDataset, test_idx, att
         pick = torch.sort(torch.randperm(len(targets), generator=gen)[:max_graphs])[0].tolist()
         targets, target_ids = [targets[i] for i in pick], [target_ids[i] for i in pick]
     fooled: dict[str, list[bool]] = {str(b): [] for b in budgets}
+    notice: dict[str, dict[str, list]] = {str(b): {} for b in budgets}
     used_flips: dict[str, list[int]] = {str(b): [] for b in budgets}
     featurizer = Featurizer.from_config(dataset.featurizer.to_config())
     relaxation = probe_relaxation(surrogate or model, test) if attack.needs_edge_weight else Relaxation("n/a")
@@ -142,13 +150,15 @@ def evaluate_attack(model: torch.nn.Module, dataset: GraphDataset, test_idx, att
     attack_s, attack_queries = 0.0, 0
     adversarial: dict[str, list[Data]] = {str(b): [] for b in budgets} if keep_adversarial else {}
     chunks = list(_chunks(targets, MAX_CHUNK_NODES))
+    chunk_ids = _split_like(target_ids, chunks)
     with progress_bar(len(chunks), f"{attack.name} on {len(targets)} graphs", enabled=progress) as advance:
-        for chunk in chunks:
+        for chunk, ids in zip(chunks, chunk_ids):
             advance()
             batch = Batch.from_data_list(chunk).to(device)
             attacker = model if surrogate is None else surrogate  # the only model the attack may touch
+            state = ConstraintState.build(batch, constraints, dataset, ids)
             ctx = AttackContext(model=attacker, batch=batch, featurizer=featurizer, seed=seed, victim=attacker,
-                                cam_layer=cam_layer, stop_margin=kappa)
+                                cam_layer=cam_layer, stop_margin=kappa, constraints=state)
             t0 = time.perf_counter()
             try:
                 result = attack.run(ctx, budgets)
@@ -162,6 +172,9 @@ def evaluate_attack(model: torch.nn.Module, dataset: GraphDataset, test_idx, att
             if model.training:  # dropout/batch-norm statistics would make the scores below random
                 raise CamaError(f"Attack '{attack.name}' left the victim in training mode; an attack must not "
                                 "call model.train().")
+            if constraints:  # one place: every attack's output obeys the constraints
+                result = AttackResult(ranked=None if result.ranked is None else ctx.enforce(result.ranked),
+                                      per_budget={b: ctx.enforce(e) for b, e in result.per_budget.items()})
             _sync(device)
             attack_s += time.perf_counter() - t0
             attack_queries += int(ctx.queries.sum())
@@ -172,6 +185,7 @@ def evaluate_attack(model: torch.nn.Module, dataset: GraphDataset, test_idx, att
             locked_flips = torch.zeros(batch.num_graphs, dtype=torch.long, device=device)
             locked_feats = torch.zeros_like(locked_flips)
             locked_graphs: list[Data | None] = [None] * batch.num_graphs
+            locked_notice: dict[str, Tensor] = {}
             for b in sorted(budgets, key=lambda b: b.value):
                 t0 = time.perf_counter()
                 s_lim, f_lim = attack.limits(ctx, b)
@@ -187,6 +201,10 @@ def evaluate_attack(model: torch.nn.Module, dataset: GraphDataset, test_idx, att
                 st = stats[b]
                 st["eval_s"] += time.perf_counter() - t0
                 nf, nx = edits.counts(batch.num_graphs, batch.batch)
+                measured = state.measure(batch, adv, edits.flips)
+                for key, val in measured.items():
+                    val = torch.where(locked, locked_notice[key], val) if key in locked_notice else val
+                    notice[str(b)].setdefault(key, []).extend(val.tolist())
                 st["success_full_prefix"] += int(wrong.sum())
                 fooled[str(b)] += torch.where(locked, locked_wrong, wrong).tolist()
                 used_flips[str(b)] += torch.where(locked, locked_flips, nf).tolist()
@@ -197,13 +215,15 @@ def evaluate_attack(model: torch.nn.Module, dataset: GraphDataset, test_idx, att
                 locked_wrong = torch.where(new, wrong, locked_wrong)
                 locked_flips = torch.where(new, nf, locked_flips)
                 locked_feats = torch.where(new, nx, locked_feats)
+                locked_notice = {k: torch.where(new, v, locked_notice[k]) if k in locked_notice else v
+                                 for k, v in measured.items()}
                 if keep_adversarial:
                     for g in new.nonzero(as_tuple=True)[0].tolist():
                         locked_graphs[g] = graphs[g]
                     adversarial[str(b)].extend(locked_graphs[g] or graphs[g] for g in range(batch.num_graphs))
                 locked |= new
     n_att = len(targets)
-    params = run_params(attack, kappa if surrogate is not None else None)
+    params = run_params(attack, kappa if surrogate is not None else None, constraints)
     records = []
     for b in budgets:
         st = stats[b]
@@ -219,6 +239,7 @@ def evaluate_attack(model: torch.nn.Module, dataset: GraphDataset, test_idx, att
                "mean_edge_flips": flips / n_att if n_att else 0.0,
                "mean_feature_edits": st["feats"] / n_att if n_att else 0.0,
                "seconds_per_graph": (attack_s + st["eval_s"]) / n_att if n_att else 0.0,
+               **noticeability(notice[str(b)], fooled[str(b)], tests),
                "queries_per_graph": (attack_queries + st["queries"]) / n_att if n_att else 0.0,
                "device": str(device), "versions": versions(), "created_at": now()}
         rec["run_id"] = run_id(rec)
@@ -226,11 +247,38 @@ def evaluate_attack(model: torch.nn.Module, dataset: GraphDataset, test_idx, att
     return AttackOutcome(records, adversarial, target_ids, fooled, used_flips)
 
 
-def run_params(attack, transfer_margin: float | None) -> dict:
+def _split_like(ids: list[int], chunks: list[list]) -> list[list[int]]:
+    out, start = [], 0
+    for c in chunks:
+        out.append(ids[start:start + len(c)])
+        start += len(c)
+    return out
+
+
+def noticeability(per_graph: dict[str, list], fooled: list[bool], tests: tuple[str, ...]) -> dict:
+    """Record fields: the share of adversarial graphs passing each test (``valence_ok`` only on
+    molecules), the share tested by the degree test, the mean Λ, and ``asr_unnoticeable`` = the
+    share of attacked graphs fooled by an adversarial graph that passes every test of ``tests``
+    (:func:`cama.constraints.unnoticeable_tests`)."""
+    n = len(fooled)
+    share = lambda key: (sum(map(bool, per_graph[key])) / n if n else 0.0) if key in per_graph else None
+    passes = [f and all(per_graph[f"{t}_ok"][i] for t in tests if f"{t}_ok" in per_graph)
+              for i, f in enumerate(fooled)]
+    lr = per_graph.get("degree_lr", [])
+    return {"noticeability": {"valence_ok": share("valence_ok"), "degree_ok": share("degree_ok"),
+                              "degree_tested": share("degree_tested"), "connected_ok": share("connected_ok"),
+                              "mean_degree_lr": sum(lr) / len(lr) if lr else 0.0, "tests": list(tests)},
+            "asr_unnoticeable": sum(passes) / n if n else 0.0}
+
+
+def run_params(attack, transfer_margin: float | None, constraints: tuple[str, ...] = ()) -> dict:
     """The ``params`` of a record (and so of its run id): every effective attack parameter, plus
-    ``transfer_margin`` in transfer mode (``None`` = white box, where κ does not exist)."""
+    ``transfer_margin`` in transfer mode (``None`` = white box, where κ does not exist) and the
+    active ``constraints`` (only when there are some: unconstrained run ids stay as they were)."""
     params = attack.describe_params()
-    return params if transfer_margin is None else params | {"transfer_margin": transfer_margin}
+    if transfer_margin is not None:
+        params = params | {"transfer_margin": transfer_margin}
+    return params | {"constraints": ",".join(constraints)} if constraints else params
 
 
 def _sync(device: torch.device) -> None:

@@ -75,10 +75,12 @@ def _wide(part: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_leaderboard(runs: str | Path, out: str | Path, command: str, victims_md: str | Path | None = None,
-                      transfer_runs: str | Path | None = None) -> list[Path]:
+                      transfer_runs: str | Path | None = None, constrained_runs: str | Path | None = None
+                      ) -> list[Path]:
     """Write every output (module docstring); with ``transfer_runs`` (the records of a transfer
     grid) also the transferability matrix (:mod:`cama.transfer`): tables, ``transfer.csv`` and
-    heatmaps, in the markdown and on the page."""
+    heatmaps, in the markdown and on the page; with ``constrained_runs`` the unnoticeable view
+    (:mod:`cama.unnoticeable`): tables and ``unnoticeable.csv``."""
     records = load_records(runs)
     agg = aggregate(records)
     out = Path(out)
@@ -146,6 +148,15 @@ def write_leaderboard(runs: str | Path, out: str | Path, command: str, victims_m
         t_paths, t_images = tm.heatmaps(transfer, out / "plots")
         plots += t_paths
         transfer = (tm.summary(transfer), t_images)
+    if constrained_runs is not None:
+        from . import unnoticeable as un
+
+        frame = un.load_unnoticeable(constrained_runs)
+        md += un.markdown(frame)
+        write_text_atomic(out / "unnoticeable.csv", frame.to_csv(index=False, float_format="%.4f"))
+        written.append(out / "unnoticeable.csv")
+        extra += [("Unnoticeable attacks at ρ = 0.1: what each attack keeps under domain constraints",
+                   un.summary(frame)), ("Unnoticeable attacks per dataset (ρ = 0.1)", frame)]
     if victims_md and Path(victims_md).is_file():
         md += ["## Victims (clean accuracy)", "", Path(victims_md).read_text().split("\n", 2)[-1]]
     html = leaderboard_page(agg, header, summaries, extra, images, transfer)

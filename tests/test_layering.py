@@ -11,7 +11,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("cama", "attacks", "victims")
 #: layer 1: data, features, budgets, edits, importance — below attacks/ and victims/
 CORE = {"cama.data", "cama.featurize", "cama.synthetic", "cama.splits", "cama.budget", "cama.edits", "cama.importance",
-        "cama.subgraphs", "cama.batching", "cama.replicate", "cama.tu_stats", "cama.paths", "cama.errors"}
+        "cama.subgraphs", "cama.batching", "cama.replicate", "cama.tu_stats", "cama.paths", "cama.errors",
+        "cama.chemistry", "cama.constraints"}
 
 
 def import_graph() -> nx.DiGraph:

@@ -33,6 +33,9 @@ from .common import (
 @click.option("--transfer-margin", default=None, type=click.FloatRange(0, 1),
               help="Transfer mode: stop spending a graph's budget once the surrogate's probability margin is "
                    "below −κ (default 1.0 = never stop early; see README).")
+@click.option("--constraints", default="", metavar="NAME[,NAME]",
+              help="Domain constraints every attack obeys: valence (molecules), degree (Nettack's degree-"
+                   "distribution test), connected (no flip adds a component). Records then carry them.")
 @click.option("--importance", default="gradcam", show_default=True,
               type=click.Choice(["cam", "gradcam", "gradcam-avg"]), help="Node importance for CAMA attacks.")
 @click.option("--adaptive-every", default=0, type=int, help="Re-score importance every k flips (0 = off).")
@@ -46,7 +49,7 @@ from .common import (
 @data_root_opt
 @cache_opt
 @device_opt
-def attack(dataset, model, attack_names, budgets, budget_kind, seed, surrogate, transfer_margin, importance,
+def attack(dataset, model, attack_names, budgets, budget_kind, seed, surrogate, transfer_margin, constraints, importance,
            adaptive_every, params, max_graphs, save_adversarial, out_dir, fmt, data_root, cache_dir, device):
     """Attack a (cached or freshly trained) victim and print ASR per budget.
 
@@ -55,11 +58,13 @@ def attack(dataset, model, attack_names, budgets, budget_kind, seed, surrogate, 
       cama attack -d PROTEINS -m gin -a cama-node -b 0.05,0.1,0.2 --seed 0
       cama attack -d MUTAG -m gcn -a cama,grbcd --surrogate gin --format json
       cama attack -d IMDB-BINARY -m gin -a cama-node -p rerank=16 --adaptive-every 2
+      cama attack -d MUTAG -m gin -a cama,prbcd --constraints valence,connected
     """
     from attacks import ATTACKS, make_attacks
     from victims.store import check_arch, get_surrogate, get_victim
 
     from ..budget import parse_budgets
+    from ..constraints import check_applicable, parse_constraints
     from ..data import load_dataset
     from ..evaluate import DEFAULT_TRANSFER_MARGIN, evaluate_attack
     from ..records import write_record
@@ -71,6 +76,8 @@ def attack(dataset, model, attack_names, budgets, budget_kind, seed, surrogate, 
     atks = make_attacks(names, parse_params(params), importance=importance, adaptive_every=adaptive_every)
     budget_list = parse_budgets(budgets, budget_kind)
     ds = load_dataset(dataset, root=data_root)
+    constraint_names = parse_constraints(constraints)
+    check_applicable(constraint_names, ds)  # fail before training a victim
     blocked = {a.name: a.inapplicable(ds.featurizer) for a in atks if a.inapplicable(ds.featurizer)}
     if blocked:  # fail before training a victim
         raise CamaError(f"{', '.join(blocked)} cannot run on {ds.name}: {next(iter(blocked.values()))}")
@@ -89,7 +96,8 @@ def attack(dataset, model, attack_names, budgets, budget_kind, seed, surrogate, 
                                   victim_seed=seed, seed=seed, surrogate=sur, surrogate_name=sur_name,
                                   max_graphs=max_graphs, keep_adversarial=bool(save_adversarial),
                                   progress=fmt == "table", transfer_margin=(
-                                      DEFAULT_TRANSFER_MARGIN if transfer_margin is None else transfer_margin))
+                                      DEFAULT_TRANSFER_MARGIN if transfer_margin is None else transfer_margin),
+                                  constraints=constraint_names)
         for rec in outcome.records:
             write_record(out_dir, rec)
             rows.append(rec)

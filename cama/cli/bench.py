@@ -34,6 +34,8 @@ from .common import (
               help="Attack a seeded sample of at most N correct test graphs per cell (0 = all) [all].")
 @click.option("--runs", default=None, type=click.Path(file_okay=False),
               help="Folder for the JSON records [config, else results/runs/bench].")
+@click.option("--constraints", default=None, metavar="NAME[,NAME]|none",
+              help="Domain constraints for every cell (over the config's; none = unconstrained), see cama attack.")
 @click.option("--force", is_flag=True, help="Recompute cells whose records exist.")
 @click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True)
 @click.option("--ray-address", default=None, help="Ray cluster address (ray://head:10001 or auto); default: a local Ray instance.")
@@ -44,7 +46,7 @@ from .common import (
 @cache_opt
 @device_opt
 def bench(config_path, datasets_, victims_, seeds, attack_names, params, exclude, budgets, budget_kind, importance, max_graphs,
-          runs, force, executor, ray_address, dry_run, leaderboard_out, data_root, cache_dir, device):
+          runs, constraints, force, executor, ray_address, dry_run, leaderboard_out, data_root, cache_dir, device):
     """Run a grid: datasets × victims × seeds × attacks × budgets, one JSON record per budget.
 
     Each cell (dataset, victim, seed, attack) reuses the cached victim (training it when
@@ -58,6 +60,8 @@ def bench(config_path, datasets_, victims_, seeds, attack_names, params, exclude
       cama bench -d MUTAG -m gcn,gin --seeds 0,1 -a cama,random -b 0.1 --runs runs/small
       cama bench --config bench.toml -d MUTAG --dry-run   # what would run
       cama bench --config bench.toml -x prbcd,grbcd,genetic  # without the optimisation baselines
+      cama bench --config constrained.toml                 # under domain constraints (issue 16)
+      cama bench --config constrained.toml --constraints none  # same cells unconstrained, noticeability measured
 
     \b
     bench.toml (every key optional):
@@ -89,7 +93,7 @@ def bench(config_path, datasets_, victims_, seeds, attack_names, params, exclude
                        seeds=parse_seeds(seeds) if seeds else None,
                        attacks=split_list(attack_names) if attack_names else None, params=parse_params(params),
                        exclude=split_list(exclude) if exclude else None, budgets=budgets, budget_kind=budget_kind,
-                       importance=importance, max_graphs=max_graphs, runs=runs)
+                       importance=importance, max_graphs=max_graphs, runs=runs, constraints=constraints)
     click.echo(f"grid: {describe(cfg)}", err=True)
     if dry_run:
         from collections import Counter
@@ -129,7 +133,10 @@ def bench(config_path, datasets_, victims_, seeds, attack_names, params, exclude
 @click.option("--transfer-runs", default=None, type=click.Path(file_okay=False, exists=True),
               help="Records of a transfer grid (cama bench --config transfer.toml): adds the surrogate × victim "
                    "transferability matrix (tables, transfer.csv, heatmaps).")
-def leaderboard(runs, out, victims_md, transfer_runs):
+@click.option("--constrained-runs", default=None, type=click.Path(file_okay=False, exists=True),
+              help="Records of a constrained grid run with and without its constraints (cama bench --config "
+                   "constrained.toml [--constraints none]): adds the unnoticeable view (tables, unnoticeable.csv).")
+def leaderboard(runs, out, victims_md, transfer_runs, constrained_runs):
     """Aggregate run records into LEADERBOARD.md, leaderboard.csv/.tex/.html (one self-contained
     page: summary, plots, a sortable and filterable table of every cell) and plots/.
 
@@ -140,5 +147,5 @@ def leaderboard(runs, out, victims_md, transfer_runs):
     """
     from ..leaderboard import write_leaderboard
 
-    for path in write_leaderboard(runs, out, command_line(), victims_md, transfer_runs):
+    for path in write_leaderboard(runs, out, command_line(), victims_md, transfer_runs, constrained_runs):
         click.echo(f"wrote {path}")
