@@ -75,12 +75,13 @@ def _wide(part: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_leaderboard(runs: str | Path, out: str | Path, command: str, victims_md: str | Path | None = None,
-                      transfer_runs: str | Path | None = None, constrained_runs: str | Path | None = None
-                      ) -> list[Path]:
+                      transfer_runs: str | Path | None = None, constrained_runs: str | Path | None = None,
+                      cost_runs: str | Path | None = None) -> list[Path]:
     """Write every output (module docstring); with ``transfer_runs`` (the records of a transfer
     grid) also the transferability matrix (:mod:`cama.transfer`): tables, ``transfer.csv`` and
     heatmaps, in the markdown and on the page; with ``constrained_runs`` the unnoticeable view
-    (:mod:`cama.unnoticeable`): tables and ``unnoticeable.csv``."""
+    (:mod:`cama.unnoticeable`): tables and ``unnoticeable.csv``; with ``cost_runs`` the
+    cost-matched comparison (:mod:`cama.cost`): tables, ``cost.csv`` and ``plots/cost.png``."""
     records = load_records(runs)
     agg = aggregate(records)
     out = Path(out)
@@ -157,6 +158,16 @@ def write_leaderboard(runs: str | Path, out: str | Path, command: str, victims_m
         written.append(out / "unnoticeable.csv")
         extra += [("Unnoticeable attacks at ρ = 0.1: what each attack keeps under domain constraints",
                    un.summary(frame)), ("Unnoticeable attacks per dataset (ρ = 0.1)", frame)]
+    if cost_runs is not None:
+        from . import cost
+
+        frame = cost.load_cost(cost_runs)
+        md += cost.markdown(frame)
+        write_text_atomic(out / "cost.csv", frame.to_csv(index=False, float_format="%.4f"))
+        written.append(out / "cost.csv")
+        images["ASR against victim passes (ρ = 0.1)"] = cost.plot(frame, out / "plots" / "cost.png")
+        plots.append(out / "plots" / "cost.png")
+        extra += [("Cost-matched claims at ρ = 0.1 (issue 23)", cost.claims(frame))]
     if victims_md and Path(victims_md).is_file():
         md += ["## Victims (clean accuracy)", "", Path(victims_md).read_text().split("\n", 2)[-1]]
     html = leaderboard_page(agg, header, summaries, extra, images, transfer)

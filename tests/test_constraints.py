@@ -174,3 +174,26 @@ def test_unnoticeable_view_pairs_constrained_and_plain_records():
     assert row["ASR"] == 0.8 and row["unnoticed ASR"] == 0.2 and row["constrained ASR"] == 0.4
     assert row["kept"] == pytest.approx(0.5) and row["valid"] == 0.25
     assert summary(frame).attack.tolist() == ["cama"]
+
+
+def test_cost_claims_from_records():
+    """The cost-matched table (issue 23): passes and ASR per variant, CAMA within 32 passes against
+    GRBCD, cama-node against the importance-free search at equal schedules."""
+    from cama.cost import claims, cost_frame
+
+    def rec(attack, label, asr, passes, s=0.01):
+        return {"dataset": "PROTEINS", "victim": "gcn", "attack": attack, "label": label, "params": {},
+                "budget_kind": "ratio", "budget": 0.1, "asr": asr, "queries_per_graph": passes,
+                "seconds_per_graph": s}
+
+    frame = cost_frame([rec("cama-node", "cama-node-1pass", 0.2, 2), rec("cama-node", "cama-node", 0.5, 300, 0.02),
+                        rec("search-random", "search-random-1pass", 0.1, 2),
+                        rec("search-random", "search-random", 0.55, 300), rec("cama-subgraph", "cama-subgraph-r8p8", 0.4, 20),
+                        rec("grbcd", "grbcd", 0.45, 18, 0.2)])
+    assert frame.passes.tolist() == sorted(frame.passes.tolist()) or len(frame) == 6
+    row = claims(frame).iloc[0]
+    assert row["best CAMA ≤ 32 passes"].startswith("0.40 (cama-subgraph-r8p8")
+    assert row["CAMA ≤ 32 − GRBCD"] == pytest.approx(-0.05)
+    assert row["CAMA − search (default)"] == pytest.approx(-0.05)
+    assert row["CAMA − search (cheaper schedules, mean)"] == pytest.approx(0.1)
+    assert row["GRBCD s ÷ cama-node s"] == pytest.approx(10)

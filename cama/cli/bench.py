@@ -136,7 +136,10 @@ def bench(config_path, datasets_, victims_, seeds, attack_names, params, exclude
 @click.option("--constrained-runs", default=None, type=click.Path(file_okay=False, exists=True),
               help="Records of a constrained grid run with and without its constraints (cama bench --config "
                    "constrained.toml [--constraints none]): adds the unnoticeable view (tables, unnoticeable.csv).")
-def leaderboard(runs, out, victims_md, transfer_runs, constrained_runs):
+@click.option("--cost-runs", default=None, type=click.Path(file_okay=False, exists=True),
+              help="Records of the cost grid (cama bench --config cost.toml): adds ASR against victim passes "
+                   "(tables, cost.csv, plots/cost.png).")
+def leaderboard(runs, out, victims_md, transfer_runs, constrained_runs, cost_runs):
     """Aggregate run records into LEADERBOARD.md, leaderboard.csv/.tex/.html (one self-contained
     page: summary, plots, a sortable and filterable table of every cell) and plots/.
 
@@ -147,5 +150,6 @@ def leaderboard(runs, out, victims_md, transfer_runs, constrained_runs):
     """
     from ..leaderboard import write_leaderboard
 
-    for path in write_leaderboard(runs, out, command_line(), victims_md, transfer_runs, constrained_runs):
+    for path in write_leaderboard(runs, out, command_line(), victims_md, transfer_runs, constrained_runs,
+                                  cost_runs):
         click.echo(f"wrote {path}")
