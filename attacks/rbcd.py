@@ -34,6 +34,18 @@ highest-gradient pairs. The flips, in greedy order, are a ranked list: a smaller
 prefix. One deviation from PyG, stated: a pair flipped earlier is not a candidate again (PyG may
 flip it back, which spends two budget units on no change).
 
+**A graph the attacker sees fooled leaves** (a stated deviation from PyG, which runs every
+epoch and step whatever the prediction): PRBCD's per-epoch discrete graph that fools the victim
+(:func:`~attacks.base.stop_mask`: misclassified; in transfer mode, the surrogate fooled by the
+margin κ) becomes that graph's answer and its pairs leave the block, and a graph fooled at a
+smaller budget keeps that answer at the larger ones; GRBCD stops flipping a graph once the flips
+so far fool it (one no-grad forward per step, counted as a query). The success criterion is
+misclassification and the evaluation is monotone in the budget, so this changes the cost, not
+what counts as fooled — except that GRBCD can no longer flip a fooled graph back (its ASR can
+only rise). Under domain constraints (:mod:`cama.constraints`) PRBCD keeps every epoch, since
+its unfiltered top-B set may lose flips to the filter. ``benchmarks/rbcd_batched.py``: 2–11×
+less time than PyG's per-graph attacks, ASR level or higher.
+
 Discrete evaluations (early stopping, final samples, GRBCD's graph between steps) recompute
 structure-derived features (IMDB's degree one-hot) exactly as the evaluator does; relaxed
 gradient steps use the features of the discrete graph they start from.
