@@ -34,6 +34,8 @@ def feature_edits(ctx, batch, epsilon: float):
         cur = batch.x[:, a:b].argmax(1)
         delta = block_g - block_g.gather(1, cur.view(-1, 1))
         delta.scatter_(1, cur.view(-1, 1), float("inf"))
+        if ctx.constrained and ctx.constraints.molecular and "valence" in ctx.constraints.names:
+            delta = delta.masked_fill(~ctx.constraints.allowed_labels(), float("inf"))  # atoms whose valence fits
         best = delta.argmin(1)
         onehot = torch.zeros_like(block_g)
         onehot[torch.arange(x.size(0), device=x.device), best] = 1.0
@@ -61,5 +63,7 @@ class CamaFeature(Attack):
         s = ctx.importance(self.importance_method).scores
         score = {"importance": s + 1e-3 * gain, "gain": gain,
                  "product": s * gain.clamp(min=0) + 1e-6 * s}[self.param("rank_by")]
+        score = torch.where(torch.isfinite(gain), score, torch.full_like(score, float("-inf")))
         keep, rank = top_per_graph(batch.batch, score, feat_limit, batch.num_graphs)
-        return EditList.empty(batch).with_features(keep, new[keep], rank)
+        ok = torch.isfinite(score[keep])  # no allowed switch (constraints): no edit
+        return EditList.empty(batch).with_features(keep[ok], new[keep[ok]], rank[ok])

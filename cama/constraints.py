@@ -240,6 +240,10 @@ class ConstraintState:
             lim = torch.minimum(lim, self.max_valence[self._labels(x)])
         return lim
 
+    def allowed_labels(self) -> Tensor:
+        """[N, L] bool: may node i become label l (its clean valence fits l's maximum)?"""
+        return self.valence0.unsqueeze(1) <= self.max_valence.unsqueeze(0) + _TOL
+
     def _tested(self) -> Tensor:
         return self.n0 >= MIN_TESTED
 
