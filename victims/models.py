@@ -64,9 +64,14 @@ class VictimConfig:
     num_layers: int = 3
     dropout: float = 0.5
     heads: int = 4
+    #: GNNGuard-style cleaning threshold τ (victims.defenses; 0 = off, and absent from the dict)
+    guard: float = 0.0
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        out = asdict(self)
+        if not out["guard"]:
+            del out["guard"]
+        return out
 
 
 class _Aggregate(torch.autograd.Function):
@@ -223,7 +228,12 @@ class GraphClassifier(nn.Module):
         """Node embeddings after every message-passing layer (post-activation), last one pooled."""
         adjacency, weight = self.operator(edge_index, x.size(0), edge_weight, x.dtype)
         out, h = [], x
-        for conv, norm in zip(self.convs, self.norms):
+        for i, (conv, norm) in enumerate(zip(self.convs, self.norms)):
+            if i > 0 and self.config.guard > 0:  # structure cleaning on learned embeddings (victims.defenses)
+                from .defenses import guard_weights
+
+                gated = guard_weights(h, edge_index, edge_weight, self.config.guard)
+                adjacency, weight = self.operator(edge_index, x.size(0), gated, x.dtype)
             h = conv(h, adjacency, weight) if weight is not None else conv(h, adjacency)
             h = torch.relu(norm(h))
             out.append(h)

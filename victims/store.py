@@ -58,9 +58,26 @@ class Victim:
 
 
 def check_arch(arch: str) -> str:
+    """A victim name: an architecture, optionally defended (``gcn+guard``, ``gin+adv``:
+    :mod:`victims.defenses`); anything else → one clear error."""
     if arch not in ARCHITECTURES:
-        raise CamaError(f"Unknown architecture '{arch}'; choose one of: {', '.join(ARCHITECTURES)}.")
+        from .defenses import parse_victim
+
+        parse_victim(arch)
     return arch
+
+
+def resolve_spec(arch: str, cfg: TrainConfig | None) -> tuple[str, TrainConfig | None]:
+    """``(architecture, training config)`` of a victim name that may carry a defence."""
+    check_arch(arch)
+    if arch in ARCHITECTURES:
+        return arch, cfg
+    from dataclasses import replace
+
+    from .defenses import parse_victim
+
+    spec = parse_victim(arch)
+    return spec.arch, replace(cfg or TrainConfig(), defense=spec.defense)
 
 
 def save_victim(victim: Victim, path: str | Path) -> Path:
@@ -138,6 +155,7 @@ def locate_victim(dataset: GraphDataset, arch: str, seed: int = 0, cfg: TrainCon
     zoo holds it (:mod:`victims.zoo`), else ``(cache file, "cache")`` — which may not exist yet."""
     from .zoo_index import zoo_path
 
+    arch, cfg = resolve_spec(arch, cfg)
     cfg = cfg or TrainConfig()
     found = zoo_path(victim_key(dataset, arch, seed, cfg))
     if found is not None:
@@ -149,8 +167,9 @@ def get_victim(dataset: GraphDataset, arch: str, seed: int = 0, cfg: TrainConfig
                device: str | torch.device = "auto", cache_dir: str | Path | None = None, retrain: bool = False,
                progress: bool = True) -> Victim:
     """The victim for (dataset, arch, seed, cfg): from the victim zoo when it holds it, else from the
-    cache, else trained and cached (``retrain`` skips zoo and cache). ``Victim.source`` says which."""
-    check_arch(arch)
+    cache, else trained and cached (``retrain`` skips zoo and cache). ``Victim.source`` says which.
+    ``arch`` may name a defended victim (``gcn+guard``, ``gin+adv``; :mod:`victims.defenses`)."""
+    arch, cfg = resolve_spec(arch, cfg)
     path, source = locate_victim(dataset, arch, seed, cfg, cache_dir)
     if path.is_file() and not retrain:
         victim = load_victim(path, device)

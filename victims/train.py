@@ -38,9 +38,15 @@ class TrainConfig:
     hidden: int = 64
     num_layers: int = 3
     dropout: float = 0.5
+    #: the victim's defence (victims.defenses), normalised: "", "guard:0.1", "adv:cama-node@0.1";
+    #: absent from the dict when "" (undefended victims keep their keys)
+    defense: str = ""
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        out = asdict(self)
+        if not out["defense"]:
+            del out["defense"]
+        return out
 
 
 @torch.no_grad()
@@ -79,6 +85,11 @@ def train_model(model: torch.nn.Module, dataset: GraphDataset, split: dict[str, 
     val = Batch.from_data_list(dataset[split["val"]]).to(device)
     test = Batch.from_data_list(dataset[split["test"]]).to(device)
     shuffle = torch.Generator().manual_seed(seed)
+    adversary = None
+    if cfg.defense.startswith("adv"):
+        from .defenses import AdversarialTraining
+
+        adversary = AdversarialTraining(cfg.defense, dataset.featurizer)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="max", factor=0.5, patience=15)
     best = (-1.0, float("inf"))
@@ -91,6 +102,9 @@ def train_model(model: torch.nn.Module, dataset: GraphDataset, split: dict[str, 
                 b = train.select(ids)
                 opt.zero_grad()
                 loss = F.cross_entropy(model(b.x, b.edge_index, b.batch), b.y)
+                if adversary is not None:  # mean of the clean and the adversarial loss
+                    a = adversary.perturb(model, b, seed=seed * 100_003 + epoch)
+                    loss = (loss + F.cross_entropy(model(a.x, a.edge_index, a.batch), a.y)) / 2
                 loss.backward()
                 opt.step()
             val_acc, val_loss = accuracy(model, val)
@@ -110,8 +124,9 @@ def train_model(model: torch.nn.Module, dataset: GraphDataset, split: dict[str, 
 
 
 def build_victim(arch: str, dataset: GraphDataset, cfg: TrainConfig) -> GraphClassifier:
+    guard = float(cfg.defense.split(":", 1)[1]) if cfg.defense.startswith("guard") else 0.0
     return GraphClassifier(VictimConfig(arch=arch, in_channels=dataset.num_features, num_classes=dataset.num_classes,
-                                        hidden=cfg.hidden, num_layers=cfg.num_layers, dropout=cfg.dropout))
+                                        hidden=cfg.hidden, num_layers=cfg.num_layers, dropout=cfg.dropout, guard=guard))
 
 
 def default_split(dataset: GraphDataset, seed: int) -> dict[str, Tensor]:

@@ -22,7 +22,8 @@ from .common import (
 @click.option("-d", "--dataset", "datasets_", default="synthetic-motifs", show_default=True,
               help="Dataset name(s), comma-separated (any TU name, or synthetic-motifs).")
 @click.option("-m", "--model", "models", default="gin", show_default=True,
-              help="Architecture(s): gcn, gin, graphsage, gat, comma-separated, or all.")
+              help="Architecture(s): gcn, gin, graphsage, gat, comma-separated, or all; defended: ARCH+guard[:τ] "
+                   "(structure cleaning) or ARCH+adv[:ATTACK[@ρ]] (adversarial training), see victims/defenses.py.")
 @click.option("--seed", "seeds", default="0", show_default=True, help="Seed(s), comma-separated: split + init + order.")
 @with_options(TRAIN_OPTIONS)
 @click.option("--retrain", is_flag=True, help="Train even if the cache holds this victim.")
@@ -42,6 +43,7 @@ def train(datasets_, models, seeds, epochs, hidden, layers, lr, batch_size, retr
     Examples:
       cama train -d PROTEINS -m gin --seed 0
       cama train -d MUTAG,PROTEINS,NCI1,IMDB-BINARY,DD,ENZYMES -m all --seed 0,1,2 --table results/
+      cama train -d PROTEINS -m gcn+guard,gcn+adv,gin+adv:grbcd@0.05 --seed 0
     """
     from victims.store import get_victim, save_victim
 
