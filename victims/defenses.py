@@ -30,6 +30,8 @@ from torch import Tensor
 
 from cama.errors import CamaError
 
+from .models import guard_weights  # noqa: F401  (the cleaning itself lives with the model)
+
 DEFENSES = ("guard", "adv")
 DEFAULT_GUARD = 0.1
 DEFAULT_ADV_ATTACK = "cama-node"
@@ -83,14 +85,6 @@ def parse_victim(spec: str) -> VictimSpec:
         pass
     raise CamaError(f"Unknown defence '{defense}' in victim '{spec}'; use ARCH+guard[:τ] (0 < τ < 1) or "
                     "ARCH+adv[:ATTACK[@ρ]] with a registered structure attack and 0 < ρ ≤ 1, e.g. gcn+adv:grbcd@0.1.")
-
-
-def guard_weights(h: Tensor, edge_index: Tensor, edge_weight: Tensor | None, tau: float) -> Tensor:
-    """``w'_ij = w_ij · s_ij · 1[s_ij ≥ τ]`` with ``s_ij = max(0, cos(h_i, h_j))`` (module docstring)."""
-    src, dst = edge_index
-    sim = torch.nn.functional.cosine_similarity(h[src], h[dst], dim=1, eps=1e-8).clamp(min=0)
-    gate = torch.where(sim >= tau, sim, torch.zeros_like(sim))
-    return gate if edge_weight is None else gate * edge_weight
 
 
 class AdversarialTraining:

@@ -169,6 +169,15 @@ def _make_conv(arch: str, in_ch: int, out_ch: int, heads: int) -> nn.Module:
     raise ValueError(arch)
 
 
+def guard_weights(h: Tensor, edge_index: Tensor, edge_weight: Tensor | None, tau: float) -> Tensor:
+    """GNNGuard-style cleaning (:mod:`victims.defenses`): ``w'_ij = w_ij · s_ij · 1[s_ij ≥ τ]`` with
+    ``s_ij = max(0, cos(h_i, h_j))`` of the endpoints' current embeddings."""
+    src, dst = edge_index
+    sim = torch.nn.functional.cosine_similarity(h[src], h[dst], dim=1, eps=1e-8).clamp(min=0)
+    gate = torch.where(sim >= tau, sim, torch.zeros_like(sim))
+    return gate if edge_weight is None else gate * edge_weight
+
+
 class GraphClassifier(nn.Module):
     """A GNN graph classifier with mean pooling and a linear head (see module docstring)."""
 
@@ -230,8 +239,6 @@ class GraphClassifier(nn.Module):
         out, h = [], x
         for i, (conv, norm) in enumerate(zip(self.convs, self.norms)):
             if i > 0 and self.config.guard > 0:  # structure cleaning on learned embeddings (victims.defenses)
-                from .defenses import guard_weights
-
                 gated = guard_weights(h, edge_index, edge_weight, self.config.guard)
                 adjacency, weight = self.operator(edge_index, x.size(0), gated, x.dtype)
             h = conv(h, adjacency, weight) if weight is not None else conv(h, adjacency)
