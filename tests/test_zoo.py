@@ -77,10 +77,13 @@ def test_committed_cells_reproduce_from_the_zoo(tu_root, threads):
         torch.set_num_threads(before)
 
 
-def test_zoo_can_be_disabled(monkeypatch, mutag, session_cache):
+def test_zoo_can_be_disabled(monkeypatch, mutag, session_cache, tmp_path):
+    """Without the zoo the victim is trained (into its own cache here, so that the session cache
+    stays free of MUTAG's zoo victims for test_zoo_victims_come_before_the_cache)."""
     monkeypatch.setenv("CAMA_ZOO", "none")
     assert zoo_dir() is None and read_manifest() == []
-    assert get_victim(mutag, "gcn", 0, device="cpu", progress=False).source in ("cache", "trained")
+    victim = get_victim(mutag, "gcn", 0, device="cpu", progress=False, cache_dir=tmp_path)
+    assert victim.source == "trained" and victim.path.parent == tmp_path
 
 
 def test_manifest_is_plain_json():

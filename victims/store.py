@@ -118,7 +118,8 @@ def victim_key(dataset: GraphDataset, arch: str, seed: int, cfg: TrainConfig) ->
     blob = json.dumps({"format": CHECKPOINT_FORMAT, "dataset": dataset.name, "arch": arch, "seed": seed,
                        "train": cfg.to_dict(), "featurizer": dataset.featurizer.to_config(),
                        "n_graphs": len(dataset)}, sort_keys=True)
-    return f"{dataset.name}-{arch}-s{seed}-{hashlib.sha1(blob.encode()).hexdigest()[:10]}"
+    name = arch + (f"+{cfg.defense}".replace(":", "-").replace("@", "-") if cfg.defense else "")  # gcn+guard-0.1
+    return f"{dataset.name}-{name}-s{seed}-{hashlib.sha1(blob.encode()).hexdigest()[:10]}"
 
 
 def victim_cache_dir(cache_dir: str | Path | None = None) -> Path:
