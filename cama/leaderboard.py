@@ -180,15 +180,26 @@ def write_leaderboard(runs: str | Path, out: str | Path, command: str, victims_m
 
 def _partial_coverage(agg: pd.DataFrame) -> str:
     """A sentence naming the datasets whose cells ran on fewer victim seeds than the others
-    (``n_seeds`` per cell is in the CSV), or "" when every cell has the same seeds."""
+    (``n_seeds`` per cell is in the CSV), and the attacks missing for a victim although they ran on
+    the dataset's other victims; "" when coverage is complete."""
     most = int(agg.n_seeds.max())
     short = agg[agg.n_seeds < most]
-    if short.empty:
-        return ""
-    per = [f"{d} ({len(short[short.dataset == d])} of {len(agg[agg.dataset == d])} cells)"
-           for d in dict.fromkeys(short.dataset)]
-    return (f" **Partly run:** cells on fewer than {most} victim seeds (mean over the seeds run; `n_seeds` in the "
-            f"CSV): {', '.join(per)}.")
+    out = ""
+    if not short.empty:
+        per = [f"{d} ({len(short[short.dataset == d])} of {len(agg[agg.dataset == d])} cells)"
+               for d in dict.fromkeys(short.dataset)]
+        out = (f" **Partly run:** cells on fewer than {most} victim seeds (mean over the seeds run; `n_seeds` in "
+               f"the CSV): {', '.join(per)}.")
+    missing = []
+    for ds, part in agg.groupby("dataset", sort=False):
+        attacks = set(part.attack)
+        for victim, rows in part.groupby("victim", sort=False):
+            gone = sorted(attacks - set(rows.attack))
+            if gone:
+                missing.append(f"{ds} {victim}: {', '.join(gone)}")
+    if missing:
+        out += f" **Missing cells** (not run yet): {'; '.join(missing)}."
+    return out
 
 
 def _anchor(title: str) -> str:
