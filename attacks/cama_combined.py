@@ -57,12 +57,11 @@ class Cama(Attack):
         struct, feat = self._parts()
         alone = (struct.run(ctx, budgets).ranked, feat.run(ctx, budgets).ranked)
         b = ctx.batch
+        joint, struct_only, feat_only = (ctx.enforce(e) for e in (joint, *alone))
         out = {}
         for budget in budgets:
             s_lim, f_lim = self.limits(ctx, budget)
-            options = [ctx.enforce(e) for e in (joint, alone[0], alone[1])]
-            options = [options[0].prefix(b, s_lim, f_lim), options[1].prefix(b, s_lim, None),
-                       options[2].prefix(b, None, f_lim)]
+            options = [joint.prefix(b, s_lim, f_lim), struct_only.prefix(b, s_lim, None), feat_only.prefix(b, None, f_lim)]
             judged = [ctx.judge(apply_edits(b, e, ctx.featurizer)) for e in options]
             margin, fooled = torch.stack([m for m, _ in judged]), torch.stack([f for _, f in judged])
             ctx.queries += len(options)

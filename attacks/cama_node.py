@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import torch
 
-from cama.edits import unique_pairs
+from cama.edits import is_edge, unique_pairs
 
 from .base import Attack
 from .candidates import (
@@ -26,7 +26,6 @@ from .candidates import (
     DEFAULT_RERANK_NODES,
     anchor_pairs,
     existing_pairs,
-    is_edge,
     ranked_flips,
     top_nodes,
 )

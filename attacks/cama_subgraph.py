@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from cama.edits import unique_pairs
+from cama.edits import is_edge, unique_pairs
 from cama.subgraphs import ego_membership
 
 from .base import Attack
@@ -20,7 +20,6 @@ from .candidates import (
     DEFAULT_RERANK_NODES,
     anchor_pairs,
     existing_pairs,
-    is_edge,
     ranked_flips,
     top_nodes,
 )

@@ -4,7 +4,6 @@
 * :func:`anchor_pairs` – every pair (anchor, v) with v in the anchor's graph: ``Σ_anchors |V_g|``
   pairs, bounded by choosing few anchors per graph;
 * :func:`top_nodes` – the ``k`` best nodes of every graph by a score;
-* :func:`is_edge` – whether pairs are present in an ``edge_index``.
 """
 from __future__ import annotations
 
@@ -54,19 +53,6 @@ def anchor_pairs(batch: Batch, anchors: Tensor) -> Tensor:
     keys = torch.unique(pair_keys(u, v, batch.num_nodes))
     n = batch.num_nodes
     return torch.stack([keys // n, keys % n], dim=1)
-
-
-def is_edge(pairs: Tensor, edge_index: Tensor, num_nodes: int) -> Tensor:
-    """Bool per pair: is {u, v} an edge of the undirected ``edge_index``?"""
-    if pairs.numel() == 0:
-        return torch.zeros(0, dtype=torch.bool, device=pairs.device)
-    e = undirected_edges(edge_index)
-    ekeys = torch.sort(pair_keys(e[:, 0], e[:, 1], num_nodes))[0]
-    q = pair_keys(pairs[:, 0], pairs[:, 1], num_nodes)
-    if ekeys.numel() == 0:
-        return torch.zeros_like(q, dtype=torch.bool)
-    pos = torch.searchsorted(ekeys, q).clamp(max=ekeys.numel() - 1)
-    return ekeys[pos] == q
 
 
 def random_pairs(batch: Batch, per_graph: Tensor, gen: torch.Generator) -> Tensor:

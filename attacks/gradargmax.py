@@ -11,11 +11,11 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from cama.edits import EditList, unique_pairs
+from cama.edits import EditList, is_edge, unique_pairs
 from cama.model_api import call_model
 
 from .base import Attack, top_per_graph
-from .candidates import anchor_pairs, existing_pairs, is_edge, top_nodes
+from .candidates import anchor_pairs, existing_pairs, top_nodes
 
 
 def edge_gradient_scores(ctx, batch, pairs, loss_fn=None):

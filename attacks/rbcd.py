@@ -67,13 +67,11 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch_geometric.data import Batch
 
-from cama.edits import EditList, apply_flips, pair_keys, undirected_edges
+from cama.budget import Budget
+from cama.edits import EditList, apply_edits, apply_flips, pair_keys, undirected_edges
 from cama.model_api import call_model
 from cama.progress import progress_bar
 from cama.replicate import select_graphs
-
-from cama.budget import Budget
-from cama.edits import apply_edits
 
 from .base import Attack, AttackResult, rank_within_graph, stop_mask
 
@@ -376,7 +374,7 @@ class PRBCD(_BatchedRBCD):
                 blocks = self._allowed(ctx, self._resample(b, blocks, block, gen))
             elif epoch == resampling - 1:
                 blocks = Blocks(b, best.graph, best.lin, best.weight.clone(), best.pairs)
-        flips, _ = self._final_sample(ctx, best, torch.where(active, budget, torch.zeros_like(budget)), gen)
+        flips = self._final_sample(ctx, best, torch.where(active, budget, torch.zeros_like(budget)), gen)
         flips = torch.cat([done_pairs, flips])
         graph = b.batch[flips[:, 0]] if flips.numel() else flips.new_zeros(0)
         return flips, rank_within_graph(graph, -torch.arange(graph.numel(), device=dev).double(), G)
@@ -403,12 +401,12 @@ class PRBCD(_BatchedRBCD):
         return Blocks.draw(batch, torch.clamp(block - keep_n, min=0), gen, keep=kept)
 
     @torch.no_grad()
-    def _final_sample(self, ctx, blocks: Blocks, budget: Tensor, gen) -> tuple[Tensor, Tensor]:
+    def _final_sample(self, ctx, blocks: Blocks, budget: Tensor, gen) -> Tensor:
+        """The flips of the best sample per graph (PyG's final sampling; module docstring)."""
         b = ctx.batch
         G = b.num_graphs
         if not bool((budget > 0).any()):
-            return torch.zeros(0, 2, dtype=torch.long, device=ctx.device), torch.zeros(0, dtype=torch.long,
-                                                                                          device=ctx.device)
+            return torch.zeros(0, 2, dtype=torch.long, device=ctx.device)
         w = torch.where(blocks.weight <= EPS, torch.zeros_like(blocks.weight), blocks.weight)
         best_metric = torch.full((G,), float("-inf"), device=ctx.device)
         best_choice = torch.zeros_like(w, dtype=torch.bool)
@@ -425,10 +423,7 @@ class PRBCD(_BatchedRBCD):
             best_metric = torch.where(better, metric, best_metric)
             upd = better[blocks.graph]
             best_choice = torch.where(upd, choice, best_choice)
-        flips = blocks.pairs[best_choice]
-        graph = blocks.graph[best_choice]
-        rank = rank_within_graph(graph, -torch.arange(graph.numel(), device=ctx.device).double(), G)
-        return flips, rank
+        return blocks.pairs[best_choice]
 
 
 def project(values: Tensor, graph: Tensor, budget: Tensor, num_graphs: int) -> Tensor:

@@ -33,14 +33,14 @@ passes the degree test, and keeps its number of components, and its Λ.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
 from torch import Tensor
 from torch_geometric.utils import degree as node_degree
 
-from .edits import EditList, apply_flips, pair_keys, rank_within_graph, undirected_edges
+from .edits import EditList, apply_flips, is_edge, pair_keys, rank_within_graph, undirected_edges
 from .errors import CamaError
 
 CONSTRAINTS = ("valence", "degree", "connected")
@@ -145,11 +145,6 @@ def _member(keys: Tensor, sorted_keys: Tensor) -> Tensor:
     return sorted_keys[pos] == keys
 
 
-def _edge_keys(edge_index: Tensor, num_nodes: int) -> Tensor:
-    e = undirected_edges(edge_index)
-    return torch.sort(pair_keys(e[:, 0], e[:, 1], num_nodes))[0]
-
-
 # --- the state of one batch -----------------------------------------------------------------
 
 @dataclass
@@ -173,6 +168,8 @@ class ConstraintState:
     max_valence: Tensor | None = None
     bond_keys: Tensor | None = None
     bond_orders: Tensor | None = None
+    #: (edge_index, its bridges) of the last graph :meth:`_bridges` was asked about
+    _bridge_cache: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def num_graphs(self) -> int:
@@ -257,7 +254,7 @@ class ConstraintState:
         N = self.graph.numel()
         u, v = pairs[:, 0], pairs[:, 1]
         keys = pair_keys(u, v, N)
-        present = _member(keys, _edge_keys(edge_index, N))
+        present = is_edge(pairs, edge_index, N)
         deg = node_degree(edge_index[0], N, dtype=torch.long)
         if "valence" in self.names:
             free = self._limit(x) - self.valence0 + (self.deg0 - deg).double()
@@ -276,12 +273,9 @@ class ConstraintState:
     def _bridges(self, edge_index: Tensor) -> Tensor:
         """:func:`bridges` of ``edge_index``, cached for the last graph asked (PRBCD asks about
         the same clean graph every epoch)."""
-        key = (edge_index.data_ptr(), tuple(edge_index.shape))
-        cache = self.__dict__.get("_bridge_cache")
-        if cache is None or cache[0] != key or cache[1] is not edge_index:
-            cache = (key, edge_index, bridges(edge_index, self.graph.numel()))
-            self.__dict__["_bridge_cache"] = cache
-        return cache[2]
+        if self._bridge_cache is None or self._bridge_cache[0] is not edge_index:
+            self._bridge_cache = (edge_index, bridges(edge_index, self.graph.numel()))
+        return self._bridge_cache[1]
 
     # --- greedy filter of an edit list ----------------------------------------------------
     def enforce(self, batch, edits: EditList) -> EditList:
@@ -305,8 +299,7 @@ class ConstraintState:
             return EditList(f, r, fn, fv, fr)
         graph = batch.batch[f[:, 0]]
         r = rank_within_graph(graph, -r.double(), G)  # unique ranks: one flip per graph and step
-        keys = pair_keys(f[:, 0], f[:, 1], N)
-        present = _member(keys, _edge_keys(batch.edge_index, N))
+        present = is_edge(f, batch.edge_index, N)
         deg = self.deg0.clone()
         limit = self._limit(x_eff) if "valence" in self.names else None
         tested = self._tested()
@@ -356,7 +349,7 @@ class ConstraintState:
             val = self.valence0.clone()
             if flips.numel():
                 keys = pair_keys(flips[:, 0], flips[:, 1], N)
-                present = _member(keys, _edge_keys(clean.edge_index, N))
+                present = is_edge(flips, clean.edge_index, N)
                 if self.bond_keys is not None and self.bond_keys.numel():
                     pos = torch.searchsorted(self.bond_keys, keys).clamp(max=self.bond_keys.numel() - 1)
                     order = torch.where(present, self.bond_orders[pos].double(), torch.ones_like(keys, dtype=torch.float64))

@@ -39,7 +39,7 @@ KNOWN_TU = (
 DEFAULT_NODE_ATTR = {"ENZYMES"}
 #: Human-readable node-label names, used by ``cama explain``.
 #: molecular datasets whose TU files do not name their atoms (valence by observed degree per label)
-UNNAMED_MOLECULES = ("NCI1", "NCI109", "NCI33", "NCI41", "NCI47", "NCI81", "NCI83", "NCI109", "NCI145")
+UNNAMED_MOLECULES = ("NCI1", "NCI109", "NCI33", "NCI41", "NCI47", "NCI81", "NCI83", "NCI145")
 
 
 @dataclass

@@ -155,3 +155,16 @@ def rank_within_graph(graph: Tensor, score: Tensor, num_graphs: int) -> Tensor:
     rank = torch.empty_like(pos)
     rank[order] = pos
     return rank
+
+
+def is_edge(pairs: Tensor, edge_index: Tensor, num_nodes: int) -> Tensor:
+    """Bool per pair: is {u, v} an edge of the undirected ``edge_index``?"""
+    if pairs.numel() == 0:
+        return torch.zeros(0, dtype=torch.bool, device=pairs.device)
+    e = undirected_edges(edge_index)
+    ekeys = torch.sort(pair_keys(e[:, 0], e[:, 1], num_nodes))[0]
+    q = pair_keys(pairs[:, 0], pairs[:, 1], num_nodes)
+    if ekeys.numel() == 0:
+        return torch.zeros_like(q, dtype=torch.bool)
+    pos = torch.searchsorted(ekeys, q).clamp(max=ekeys.numel() - 1)
+    return ekeys[pos] == q

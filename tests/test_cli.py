@@ -127,10 +127,26 @@ def test_attack_cli_json_records(tu_root, session_cache, tmp_path):
     (["-b", "0"], "out of range"),
     (["-b", "1.5"], "out of range"),
     (["-b", "abc"], "not a number"),
+    (["--constraints", "valence,tidy"], "Unknown constraint(s) tidy"),
+    (["-m", "gcn+shield"], "Unknown defence 'shield'"),
 ])
 def test_attack_bad_input(tu_root, args, needle):
     proc = run(["attack", "-d", "MUTAG", "-m", "gcn", "--data-root", str(tu_root)] + args)
+    assert proc.returncode == 2
     assert_clean_error(proc, needle)
+
+
+def test_constraint_that_does_not_fit_the_dataset(tu_root):
+    """valence needs atoms: one clear error (exit 2) before any victim is trained."""
+    proc = run(["attack", "-d", "PROTEINS", "-m", "gcn", "--constraints", "valence", "--data-root", str(tu_root)])
+    assert proc.returncode == 2
+    assert_clean_error(proc, "valence constraint needs a molecular dataset", "degree,connected")
+
+
+def test_bad_bench_constraints(tmp_path):
+    proc = run(["bench", "-d", "MUTAG", "--constraints", "sparse", "--runs", str(tmp_path), "--dry-run"])
+    assert proc.returncode == 2
+    assert_clean_error(proc, "Unknown constraint(s) sparse")
 
 
 def test_feature_attack_on_featureless_dataset(tu_root):

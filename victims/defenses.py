@@ -26,11 +26,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from torch import Tensor
 
 from cama.errors import CamaError
 
-from .models import guard_weights  # noqa: F401  (the cleaning itself lives with the model)
 
 DEFENSES = ("guard", "adv")
 DEFAULT_GUARD = 0.1
@@ -49,9 +47,11 @@ class VictimSpec:
     def name(self) -> str:
         return self.arch + (f"+{self.defense}" if self.defense else "")
 
-    @property
-    def guard(self) -> float:
-        return float(self.defense.split(":", 1)[1]) if self.defense.startswith("guard") else 0.0
+
+
+def guard_threshold(defense: str) -> float:
+    """τ of a normalised ``guard:τ`` defence (0.0 for any other)."""
+    return float(defense.split(":", 1)[1]) if defense.startswith("guard") else 0.0
 
 
 def parse_victim(spec: str) -> VictimSpec:

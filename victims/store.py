@@ -69,14 +69,13 @@ def check_arch(arch: str) -> str:
 
 def resolve_spec(arch: str, cfg: TrainConfig | None) -> tuple[str, TrainConfig | None]:
     """``(architecture, training config)`` of a victim name that may carry a defence."""
-    check_arch(arch)
     if arch in ARCHITECTURES:
         return arch, cfg
     from dataclasses import replace
 
     from .defenses import parse_victim
 
-    spec = parse_victim(arch)
+    spec = parse_victim(arch)  # unknown names → one clear error
     return spec.arch, replace(cfg or TrainConfig(), defense=spec.defense)
 
 

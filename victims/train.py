@@ -124,7 +124,9 @@ def train_model(model: torch.nn.Module, dataset: GraphDataset, split: dict[str, 
 
 
 def build_victim(arch: str, dataset: GraphDataset, cfg: TrainConfig) -> GraphClassifier:
-    guard = float(cfg.defense.split(":", 1)[1]) if cfg.defense.startswith("guard") else 0.0
+    from .defenses import guard_threshold
+
+    guard = guard_threshold(cfg.defense)
     return GraphClassifier(VictimConfig(arch=arch, in_channels=dataset.num_features, num_classes=dataset.num_classes,
                                         hidden=cfg.hidden, num_layers=cfg.num_layers, dropout=cfg.dropout, guard=guard))
 
