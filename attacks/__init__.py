@@ -9,6 +9,7 @@ from cama.errors import CamaError
 from .base import Attack, AttackContext, AttackResult
 from .cama_combined import Cama
 from .cama_feature import CamaFeature
+from .cama_grad import CamaGrad, SearchGrad
 from .cama_node import CamaNode
 from .cama_subgraph import CamaSubgraph
 from .degree import DegreeFlips
@@ -21,8 +22,8 @@ from .rbcd_pyg import GRBCDPyG, PRBCDPyG
 from .search_free import SearchDegree, SearchRandom
 
 ATTACKS: dict[str, type[Attack]] = {cls.name: cls for cls in (
-    CamaNode, CamaFeature, CamaSubgraph, Cama,
-    SearchRandom, SearchDegree, RandomFlips, RandomFeature, DegreeFlips, GradArgMax, PRBCD, GRBCD, PRBCDPyG, GRBCDPyG, Genetic,
+    CamaNode, CamaFeature, CamaSubgraph, Cama, CamaGrad,
+    SearchRandom, SearchDegree, SearchGrad, RandomFlips, RandomFeature, DegreeFlips, GradArgMax, PRBCD, GRBCD, PRBCDPyG, GRBCDPyG, Genetic,
 )}
 
 

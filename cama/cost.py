@@ -7,11 +7,11 @@ backward, of one graph — the same unit for every attack) and seconds per graph
 dataset × victim (ASR against passes, log scale, one line per attack family); and the claims of
 the issue checked per cell:
 
-* ``best CAMA ≤ 32``: the best CAMA structure variant (cama-node / cama-subgraph) within 32
-  passes per graph, against GRBCD's ASR at its own cost;
+* ``best CAMA ≤ 32``: the best CAMA structure variant (cama-node / cama-subgraph / cama-grad)
+  within 32 passes per graph, against GRBCD's ASR at its own cost;
 * ``CAMA − search``: cama-node minus the importance-free search at the same schedule (the
-  default, and every cheaper schedule);
-* ``speed``: GRBCD's seconds per graph ÷ the default cama-node's.
+  default, and every cheaper schedule), and cama-grad minus its random-anchor twin search-grad;
+* ``speed``: GRBCD's seconds per graph ÷ the default cama-node's and cama-grad's.
 """
 from __future__ import annotations
 
@@ -22,8 +22,9 @@ import pandas as pd
 from .errors import CamaError
 from .records import load_records
 
-CAMA_FAMILIES = ("cama-node", "cama-subgraph")
-SEARCH = "search-random"
+CAMA_FAMILIES = ("cama-node", "cama-subgraph", "cama-grad")
+#: each CAMA family measured against its importance-free twin at the same schedules
+TWINS = {"cama-node": "search-random", "cama-grad": "search-grad"}
 CHEAP = 32
 
 
@@ -59,16 +60,17 @@ def claims(frame: pd.DataFrame) -> pd.DataFrame:
             g = grbcd.iloc[0]
             row |= {"GRBCD": f"{g.asr:.2f} ({g.passes:.0f})",
                     "CAMA ≤ 32 − GRBCD": (cheap.asr.max() - g.asr) if len(cheap) else float("nan")}
-        node = part[part.family == "cama-node"].set_index("schedule")
-        search = part[part.family == SEARCH].set_index("schedule")
-        common = node.index.intersection(search.index)
-        if "default" in common:
-            row["CAMA − search (default)"] = node.asr["default"] - search.asr["default"]
-        cheaper = [s for s in common if s != "default"]
-        if cheaper:
-            row["CAMA − search (cheaper schedules, mean)"] = float((node.asr[cheaper] - search.asr[cheaper]).mean())
-        if len(grbcd) and "default" in node.index:
-            row["GRBCD s ÷ cama-node s"] = grbcd.iloc[0]["s/graph"] / max(node["s/graph"]["default"], 1e-12)
+        for fam, twin in TWINS.items():
+            node = part[part.family == fam].set_index("schedule")
+            search = part[part.family == twin].set_index("schedule")
+            common = node.index.intersection(search.index)
+            if "default" in common:
+                row[f"{fam} − {twin} (default)"] = node.asr["default"] - search.asr["default"]
+            cheaper = [s for s in common if s != "default"]
+            if cheaper:
+                row[f"{fam} − {twin} (other schedules, mean)"] = float((node.asr[cheaper] - search.asr[cheaper]).mean())
+            if len(grbcd) and "default" in node.index:
+                row[f"GRBCD s ÷ {fam} s"] = grbcd.iloc[0]["s/graph"] / max(node["s/graph"]["default"], 1e-12)
         out.append(row)
     return pd.DataFrame(out)
 
@@ -119,8 +121,9 @@ NOTE = ("ASR at ρ = 0.1 against victim passes per attacked graph (one forward, 
         "graph; every attack counted the same way), from `cama bench --config cost.toml`, victim seed 0, every "
         "correctly classified test graph. Schedules: `1pass` = importance once, no queries; `rK` = K rounds of "
         "re-scoring; `pN` = a re-ranking pool of N single-flip queries per round; `default` = the attack's "
-        "defaults (8 rounds, pool max(32, 4096 / |V_g|)). search-random = cama-node's search with random node "
-        "scores (no Graph-CAM).")
+        "defaults (cama-node / cama-subgraph: 8 rounds, pool max(32, 4096 / |V_g|); cama-grad: 8 rounds, pool 4). "
+        "search-random = cama-node's search with random node scores (no Graph-CAM); search-grad = cama-grad with "
+        "random anchor nodes.")
 
 
 def markdown(frame: pd.DataFrame) -> list[str]:

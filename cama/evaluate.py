@@ -234,6 +234,8 @@ def evaluate_attack(model: torch.nn.Module, dataset: GraphDataset, test_idx, att
                "knowledge": attack.knowledge, "relaxation": relaxation.status, "attack_stats": dict(attack.stats),
                "external": attack.external,
                "n_test": len(test), "n_correct": len(correct), "n_attacked": n_att, "n_success": n_success,
+               "attacked_ids": sorted(target_ids),
+               "fooled_ids": sorted(i for i, f in zip(target_ids, fooled[str(b)]) if f),
                "sampled": n_att < len(correct), "clean_acc": clean_acc, "adv_acc": clean_acc * (1 - asr), "asr": asr,
                "asr_full_prefix": st["success_full_prefix"] / n_att if n_att else 0.0,
                "mean_edge_flips": flips / n_att if n_att else 0.0,

@@ -76,12 +76,14 @@ def _wide(part: pd.DataFrame) -> pd.DataFrame:
 
 def write_leaderboard(runs: str | Path, out: str | Path, command: str, victims_md: str | Path | None = None,
                       transfer_runs: str | Path | None = None, constrained_runs: str | Path | None = None,
-                      cost_runs: str | Path | None = None) -> list[Path]:
+                      cost_runs: str | Path | None = None, defended_runs: str | Path | None = None) -> list[Path]:
     """Write every output (module docstring); with ``transfer_runs`` (the records of a transfer
     grid) also the transferability matrix (:mod:`cama.transfer`): tables, ``transfer.csv`` and
     heatmaps, in the markdown and on the page; with ``constrained_runs`` the unnoticeable view
     (:mod:`cama.unnoticeable`): tables and ``unnoticeable.csv``; with ``cost_runs`` the
-    cost-matched comparison (:mod:`cama.cost`): tables, ``cost.csv`` and ``plots/cost.png``."""
+    cost-matched comparison (:mod:`cama.cost`): tables, ``cost.csv`` and ``plots/cost.png``; with
+    ``defended_runs`` the robust-accuracy view of defended victims (:mod:`cama.robust`): tables,
+    ``robust.csv`` and ``plots/robust.png``."""
     records = load_records(runs)
     agg = aggregate(records)
     out = Path(out)
@@ -168,6 +170,16 @@ def write_leaderboard(runs: str | Path, out: str | Path, command: str, victims_m
         images["ASR against victim passes (ρ = 0.1)"] = cost.plot(frame, out / "plots" / "cost.png")
         plots.append(out / "plots" / "cost.png")
         extra += [("Cost-matched claims at ρ = 0.1 (issue 23)", cost.claims(frame))]
+    if defended_runs is not None:
+        from . import robust
+
+        frame, partial_cells = robust.load_robust(defended_runs)
+        md += robust.markdown(frame, partial_cells)
+        write_text_atomic(out / "robust.csv", frame.to_csv(index=False, float_format="%.4f"))
+        written.append(out / "robust.csv")
+        images["Robust accuracy against budget (suite standard/1)"] = robust.plot(frame, out / "plots" / "robust.png")
+        plots.append(out / "plots" / "robust.png")
+        extra += [("Defended victims: robust accuracy over the suite (issue 17)", robust.wide(frame))]
     if victims_md and Path(victims_md).is_file():
         md += ["## Victims (clean accuracy)", "", Path(victims_md).read_text().split("\n", 2)[-1]]
     html = leaderboard_page(agg, header, summaries, extra, images, transfer)

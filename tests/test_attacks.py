@@ -265,3 +265,32 @@ def test_every_parameter_has_one_line_of_help():
         keys = set(cls.defaults) | ({"rounds", "adaptive_every"} if cls.has_rounds() else set())
         missing = keys - set(PARAM_HELP)
         assert not missing, f"{name}: no help for {sorted(missing)}"
+
+
+def test_cama_grad_one_pass_is_the_gradient_top_b_among_cam_anchors(mutag, mutag_gcn):
+    """cama-grad without rounds or re-ranking flips, per graph, the b candidates (existing edges and
+    pairs at the 8 most important Graph-CAM nodes) with the largest first-order loss increase; its
+    random-anchor twin differs only in the anchors."""
+    from attacks.candidates import anchor_pairs, existing_pairs, top_nodes
+    from attacks.gradargmax import edge_gradient_scores
+    from cama.edits import unique_pairs
+    from cama.importance import node_importance
+
+    batch = Batch.from_data_list(mutag[mutag_gcn.split["test"]])
+    ctx = AttackContext(model=mutag_gcn.model, batch=batch, featurizer=mutag.featurizer, seed=0)
+    b = torch.full((batch.num_graphs,), 2)
+    edits = make_attack("cama-grad", rounds=0, rerank=0).rank(ctx, batch, b, None)
+    imp = node_importance(mutag_gcn.model, batch, "gradcam", target="true")
+    top = top_nodes(batch, imp.scores, 8)
+    pairs = unique_pairs(torch.cat([existing_pairs(batch), anchor_pairs(batch, top)]), batch.num_nodes)
+    score = edge_gradient_scores(AttackContext(model=mutag_gcn.model, batch=batch, featurizer=mutag.featurizer),
+                                 batch, pairs)
+    for g in range(batch.num_graphs):
+        mine = pairs[batch.batch[pairs[:, 0]] == g]
+        best = mine[torch.argsort(score[batch.batch[pairs[:, 0]] == g], descending=True)[:2]]
+        got = edits.flips[batch.batch[edits.flips[:, 0]] == g]
+        assert sorted(map(tuple, got.tolist())) == sorted(map(tuple, best.tolist()))
+    assert int(ctx.queries.max()) == 2  # Graph-CAM + one gradient, for the whole batch
+    free = make_attack("search-grad", rounds=0, rerank=0).rank(
+        AttackContext(model=mutag_gcn.model, batch=batch, featurizer=mutag.featurizer, seed=0), batch, b, None)
+    assert free.flips.size(0) == edits.flips.size(0) and not torch.equal(free.flips, edits.flips)

@@ -189,11 +189,13 @@ def test_cost_claims_from_records():
     frame = cost_frame([rec("cama-node", "cama-node-1pass", 0.2, 2), rec("cama-node", "cama-node", 0.5, 300, 0.02),
                         rec("search-random", "search-random-1pass", 0.1, 2),
                         rec("search-random", "search-random", 0.55, 300), rec("cama-subgraph", "cama-subgraph-r8p8", 0.4, 20),
-                        rec("grbcd", "grbcd", 0.45, 18, 0.2)])
-    assert frame.passes.tolist() == sorted(frame.passes.tolist()) or len(frame) == 6
+                        rec("grbcd", "grbcd", 0.45, 18, 0.2), rec("cama-grad", "cama-grad", 0.5, 25, 0.005),
+                        rec("search-grad", "search-grad", 0.46, 22)])
+    assert len(frame) == 8
     row = claims(frame).iloc[0]
-    assert row["best CAMA ≤ 32 passes"].startswith("0.40 (cama-subgraph-r8p8")
-    assert row["CAMA ≤ 32 − GRBCD"] == pytest.approx(-0.05)
-    assert row["CAMA − search (default)"] == pytest.approx(-0.05)
-    assert row["CAMA − search (cheaper schedules, mean)"] == pytest.approx(0.1)
-    assert row["GRBCD s ÷ cama-node s"] == pytest.approx(10)
+    assert row["best CAMA ≤ 32 passes"].startswith("0.50 (cama-grad, 25)")
+    assert row["CAMA ≤ 32 − GRBCD"] == pytest.approx(0.05)
+    assert row["cama-node − search-random (default)"] == pytest.approx(-0.05)
+    assert row["cama-node − search-random (other schedules, mean)"] == pytest.approx(0.1)
+    assert row["cama-grad − search-grad (default)"] == pytest.approx(0.04)
+    assert row["GRBCD s ÷ cama-node s"] == pytest.approx(10) and row["GRBCD s ÷ cama-grad s"] == pytest.approx(40)

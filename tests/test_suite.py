@@ -9,6 +9,7 @@ from pathlib import Path
 from attacks import make_attack
 from cama.budget import parse_budgets
 from cama.evaluate import evaluate_attack
+from cama.robust import robust_cells
 from cama.suite import Suite, combine, run_suite
 from tests.test_cli import run
 
@@ -30,15 +31,27 @@ def test_suite_equals_the_union_of_independent_runs(mutag, mutag_gcn):
     rep = run_suite(mutag_gcn.model, mutag, test, suite, name="gcn")
     budgets = parse_budgets("0.05,0.1")
     union = {str(b): set() for b in budgets}
+    records = []
     for name in suite.attacks:
         out = evaluate_attack(mutag_gcn.model, mutag, test, make_attack(name), budgets, victim_name="gcn",
                               victim_seed=0)
         correct = out.graph_index
+        records += out.records
         for b in union:
             union[b] |= {i for i, f in zip(out.graph_index, out.fooled[b]) if f}
+        for rec in out.records:  # per-graph outcomes in every record
+            assert rec["attacked_ids"] == sorted(correct) and len(rec["fooled_ids"]) == rec["n_success"]
+            assert set(rec["fooled_ids"]) == {i for i, f in zip(correct, out.fooled[str(rec["budget"])]) if f}
     for b, acc in rep.robust_acc.items():
         assert acc == (len(correct) - len(union[b])) / len(test)
         assert set(rep.first_fooled_by[b]) == union[b]
+    # the leaderboard's robust view, from the independent runs' records, gives the same figure
+    cells, partial = robust_cells(records, suite)
+    assert not partial and len(cells) == 2
+    for _, row in cells.iterrows():
+        assert abs(row.robust_acc - rep.robust_acc[str(row.budget)]) < 1e-12
+    cells, partial = robust_cells([r for r in records if r["attack"] != "random"], suite)
+    assert cells.empty and partial == ["MUTAG gcn seed 0 (missing random)"]
     assert rep.rows[0]["attacked"] == len(correct) and rep.rows[-1]["attacked"] <= len(correct)
     assert all(r["suite"] == "test/0" for r in rep.records)
     # robust accuracy never exceeds the accuracy under any single attack
@@ -83,3 +96,38 @@ def test_report_without_suite_and_append_without_table_are_refused(tu_root, tmp_
     assert bad.returncode == 2 and "--suite standard" in bad.stderr and "Traceback" not in bad.stderr
     bad = run(["train", "-d", "MUTAG", "--append", "--data-root", str(tu_root)])
     assert bad.returncode == 2 and "--table" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def _record(victim: str, attack: str, budget: float, fooled: list[int], seed: int = 0, **extra) -> dict:
+    attacked = [1, 2, 3, 4]
+    return {"dataset": "MUTAG", "victim": victim, "victim_seed": seed, "attack": attack, "budget": budget,
+            "budget_kind": "ratio", "params": {}, "surrogate": None, "clean_acc": 0.8, "attacked_ids": attacked,
+            "fooled_ids": fooled, "asr": len(fooled) / len(attacked)} | extra
+
+
+def test_robust_view_defended_against_undefended(tmp_path):
+    """Two attacks fooling disjoint graphs of an undefended victim both count; the defended victim
+    (one graph fooled) gains 0.4 robust accuracy; constrained or transfer records never enter;
+    the table, the defence-effect summary and the plot come out."""
+    from cama import robust
+
+    suite = robust.get_suite("standard")
+    recs = []
+    for attack in suite.attacks:
+        fooled = {"cama": [1, 2], "prbcd": [3]}.get(attack, [])
+        recs.append(_record("gcn", attack, 0.1, fooled))
+        recs.append(_record("gcn+guard", attack, 0.1, [4] if attack == "grbcd" else []))
+        recs.append(_record("gcn", attack, 0.1, [1, 2, 3, 4], params={"constraints": "degree"}))
+        recs.append(_record("gcn", attack, 0.1, [1, 2, 3, 4], surrogate="gin"))
+    frame, partial = robust.robust_frame(recs)
+    assert not partial
+    row = frame.set_index("victim").loc
+    assert abs(row["gcn", "robust acc"] - 0.8 * (1 - 3 / 4)) < 1e-12
+    assert abs(row["gcn", "single-attack acc"] - 0.8 * (1 - 2 / 4)) < 1e-12 and row["gcn", "best single attack"] == "cama"
+    assert abs(row["gcn+guard", "robust acc"] - 0.8 * (1 - 1 / 4)) < 1e-12
+    effect = robust.defence_effect(frame)
+    assert effect.defense.tolist() == ["guard"]
+    assert abs(effect["Δ robust"].iloc[0] - 0.4) < 1e-12 and effect["Δ clean"].iloc[0] == 0
+    md = robust.markdown(frame, partial)
+    assert "| MUTAG     | gcn+guard |" in md and "0.600" in md and "+0.400" in md
+    assert robust.plot(frame, tmp_path / "robust.png").stat().st_size > 1000

@@ -139,7 +139,11 @@ def bench(config_path, datasets_, victims_, seeds, attack_names, params, exclude
 @click.option("--cost-runs", default=None, type=click.Path(file_okay=False, exists=True),
               help="Records of the cost grid (cama bench --config cost.toml): adds ASR against victim passes "
                    "(tables, cost.csv, plots/cost.png).")
-def leaderboard(runs, out, victims_md, transfer_runs, constrained_runs, cost_runs):
+@click.option("--defended-runs", default=None, type=click.Path(file_okay=False, exists=True),
+              help="Records of the defended-victim grid (cama bench --config defended.toml): adds worst-case robust "
+                   "accuracy over the standard suite, defended against undefended (tables, robust.csv, "
+                   "plots/robust.png).")
+def leaderboard(runs, out, victims_md, transfer_runs, constrained_runs, cost_runs, defended_runs):
     """Aggregate run records into LEADERBOARD.md, leaderboard.csv/.tex/.html (one self-contained
     page: summary, plots, a sortable and filterable table of every cell) and plots/.
 
@@ -147,9 +151,10 @@ def leaderboard(runs, out, victims_md, transfer_runs, constrained_runs, cost_run
     Examples:
       cama leaderboard --runs results/runs --out results/
       cama leaderboard --runs results/runs/bench --transfer-runs results/runs/transfer --out results/
+      cama leaderboard --runs results/runs/bench --defended-runs results/runs/defended --out results/
     """
     from ..leaderboard import write_leaderboard
 
     for path in write_leaderboard(runs, out, command_line(), victims_md, transfer_runs, constrained_runs,
-                                  cost_runs):
+                                  cost_runs, defended_runs):
         click.echo(f"wrote {path}")

@@ -1,0 +1,170 @@
+"""The leaderboard's robust-accuracy view (issue 17): defended against undefended victims under the
+pinned attack suite (:mod:`cama.suite`).
+
+From grid records that carry per-graph outcomes (``attacked_ids``, ``fooled_ids``; every record
+written since cama 0.2.0), per dataset × victim × seed × budget, over the suite's attacks run with
+their default parameters, white-box and unconstrained, on the same attacked graphs::
+
+    robust_acc(b) = clean_acc · (1 − |∪_a fooled_a,b| / n_attacked)
+
+i.e. the share of test graphs that are classified correctly and survive *every* attack of the
+suite at budget b. When the attacked graphs are all correctly classified test graphs this is
+exactly :func:`cama.suite.combine`; on a seeded sample of them (``max_graphs``) it is the unbiased
+estimate from that sample (every attack of a cell attacks the same sample). A cell lacking one of
+the suite's attacks gives no robust accuracy (it would overestimate it) and is listed as partial.
+Also reported: the strongest single attack's accuracy under attack, ``clean_acc · (1 − max_a
+ASR_a)``, which the suite's figure can only lower.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import CamaError
+from .records import load_records
+from .suite import Suite, get_suite
+
+COLUMNS = ["dataset", "victim", "budget", "clean acc", "robust acc", "best single attack", "single-attack acc",
+           "attacked", "seeds"]
+
+
+def _victim_order(name: str) -> tuple:
+    arch, _, defense = name.partition("+")
+    return arch, defense != "", defense
+
+
+def robust_cells(records: list[dict], suite: str | Suite = "standard") -> tuple[pd.DataFrame, list[str]]:
+    """One row per dataset × victim × seed × budget with all the suite's attacks (robust accuracy),
+    and the names of cells that lack some of them."""
+    attacks = set((get_suite(suite) if isinstance(suite, str) else suite).attacks)
+    groups: dict[tuple, dict[str, dict]] = {}
+    for r in records:
+        if (r.get("attack") not in attacks or r.get("label", r["attack"]) != r["attack"] or r.get("surrogate")
+                or r["params"].get("constraints") or "fooled_ids" not in r or r.get("budget_kind") != "ratio"):
+            continue
+        key = (r["dataset"], r["victim"], r["victim_seed"], r["budget"])
+        groups.setdefault(key, {})[r["attack"]] = r
+    rows, partial = [], set()
+    for (dataset, victim, seed, budget), by_attack in groups.items():
+        if set(by_attack) != attacks:
+            partial.add(f"{dataset} {victim} seed {seed} (missing {', '.join(sorted(attacks - set(by_attack)))})")
+            continue
+        attacked = {tuple(r["attacked_ids"]) for r in by_attack.values()}
+        if len(attacked) != 1:
+            raise CamaError(f"The suite's attacks of {dataset} {victim} seed {seed} attacked different graphs; "
+                            "re-run the cell with the same max_graphs for every attack.")
+        n_att = len(next(iter(attacked)))
+        fooled = set().union(*(r["fooled_ids"] for r in by_attack.values()))
+        clean = next(iter(by_attack.values()))["clean_acc"]
+        best = max(by_attack.values(), key=lambda r: r["asr"])
+        rows.append({"dataset": dataset, "victim": victim, "seed": seed, "budget": budget, "clean_acc": clean,
+                     "robust_acc": clean * (1 - len(fooled) / n_att) if n_att else clean,
+                     "best_attack": best["attack"], "single_acc": clean * (1 - best["asr"]), "attacked": n_att})
+    return pd.DataFrame(rows), sorted(partial)
+
+
+def robust_frame(records: list[dict], suite: str | Suite = "standard") -> tuple[pd.DataFrame, list[str]]:
+    """Mean over seeds per dataset × victim × budget (:data:`COLUMNS`), and the partial cells."""
+    cells, partial = robust_cells(records, suite)
+    if cells.empty:
+        return pd.DataFrame(columns=COLUMNS), partial
+    out = cells.groupby(["dataset", "victim", "budget"], sort=False).agg(
+        clean=("clean_acc", "mean"), robust=("robust_acc", "mean"), robust_std=("robust_acc", "std"),
+        single=("single_acc", "mean"), attacked=("attacked", "mean"), seeds=("seed", "nunique"),
+        best=("best_attack", lambda s: s.value_counts().index[0])).reset_index()
+    out = out.rename(columns={"clean": "clean acc", "robust": "robust acc", "single": "single-attack acc",
+                              "best": "best single attack"})
+    order = {d: i for i, d in enumerate(dict.fromkeys(cells.dataset))}
+    out = out.assign(_d=out.dataset.map(order), _v=out.victim.map(_victim_order)).sort_values(["_d", "_v", "budget"])
+    return out[COLUMNS + ["robust_std"]].reset_index(drop=True), partial
+
+
+def load_robust(runs: str | Path, suite: str = "standard") -> tuple[pd.DataFrame, list[str]]:
+    frame, partial = robust_frame(load_records(runs), suite)
+    if frame.empty:
+        raise CamaError(f"No cell of {runs} has every attack of the suite '{suite}' with per-graph outcomes; run "
+                        "`cama bench --config defended.toml` first (or drop --defended-runs).")
+    return frame, partial
+
+
+def wide(frame: pd.DataFrame) -> pd.DataFrame:
+    """dataset × victim rows: clean accuracy, then robust accuracy per budget (mean ± std over seeds)."""
+    rows = []
+    for (dataset, victim), g in frame.groupby(["dataset", "victim"], sort=False):
+        row = {"dataset": dataset, "victim": victim, "clean acc": g["clean acc"].iloc[0]}
+        for _, r in g.iterrows():
+            std = "" if pd.isna(r.robust_std) else f" ± {r.robust_std:.3f}"
+            row[f"robust @ {r.budget:g}"] = f"{r['robust acc']:.3f}{std}"
+        row["seeds"] = int(g.seeds.min())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def defence_effect(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per defence and budget, means over datasets × architectures: clean and robust accuracy of the
+    defended victim minus those of the same undefended architecture."""
+    f = frame.assign(arch=frame.victim.str.partition("+")[0], defense=frame.victim.str.partition("+")[2])
+    base = f[f.defense == ""][["dataset", "arch", "budget", "clean acc", "robust acc"]]
+    both = f[f.defense != ""].merge(base, on=["dataset", "arch", "budget"], suffixes=("", " undefended"))
+    if both.empty:
+        return pd.DataFrame()
+    both["Δ clean"] = both["clean acc"] - both["clean acc undefended"]
+    both["Δ robust"] = both["robust acc"] - both["robust acc undefended"]
+    return both.groupby(["defense", "budget"]).agg(
+        **{"clean acc": ("clean acc", "mean"), "Δ clean": ("Δ clean", "mean"), "robust acc": ("robust acc", "mean"),
+           "Δ robust": ("Δ robust", "mean"), "cells": ("dataset", "size")}).reset_index()
+
+
+NOTE = ("Robust accuracy: the share of test graphs classified correctly that survive **every** attack of the "
+        "suite `{tag}` ({attacks}) at that budget, each attack with its default parameters and white-box — it "
+        "sees the whole defended model (the guard's gate is part of the forward and keeps the edge-weight "
+        "contract, so PRBCD/GRBCD optimise through it; adversarially trained victims are attacked as they are). "
+        "Estimated on the cell's attacked graphs (a seeded sample of correctly classified test graphs, the same "
+        "for every attack): clean acc × (1 − share fooled by some attack). Mean ± std over seeds. Defended "
+        "victims: `+guard` (GNNGuard-style cosine gate, τ = 0.1), `+adv` (adversarial training against one-pass "
+        "cama-node at ρ = 0.1), see victims/defenses.py.")
+
+
+def markdown(frame: pd.DataFrame, partial: list[str], suite: str = "standard") -> str:
+    s = get_suite(suite)
+    lines = ["## Defended victims: worst-case robust accuracy (issue 17)", "",
+             NOTE.format(tag=s.tag, attacks=", ".join(s.attacks)), ""]
+    effect = defence_effect(frame)
+    if not effect.empty:
+        shown = effect.assign(**{c: effect[c].map(f"{{:{fmt}}}".format) for c, fmt in
+                                 [("clean acc", ".3f"), ("robust acc", ".3f"), ("Δ clean", "+.3f"), ("Δ robust", "+.3f")]})
+        lines += ["Defended minus undefended (same architecture and dataset), mean over cells:", "",
+                  shown.to_markdown(index=False, disable_numparse=True), ""]
+    lines += [wide(frame).to_markdown(index=False, floatfmt=".3f"), ""]
+    if partial:
+        lines += ["Cells without every suite attack (no robust accuracy shown): " + "; ".join(partial) + ".", ""]
+    return "\n".join(lines) + "\n"
+
+
+def plot(frame: pd.DataFrame, path: Path) -> Path:
+    """Robust accuracy against budget, one panel per dataset, one line per victim (0 = clean)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    datasets = list(dict.fromkeys(frame.dataset))
+    fig, axes = plt.subplots(1, len(datasets), figsize=(3.6 * len(datasets), 3.2), squeeze=False)
+    for ax, dataset in zip(axes[0], datasets):
+        g = frame[frame.dataset == dataset]
+        for victim, v in g.groupby("victim", sort=False):
+            xs = [0.0] + v.budget.tolist()
+            ys = [v["clean acc"].iloc[0]] + v["robust acc"].tolist()
+            ax.plot(xs, ys, marker="o", ms=3, label=victim, ls="-" if "+" in victim else "--")
+        ax.set_title(dataset)
+        ax.set_xlabel("budget ρ")
+        ax.set_ylim(0, 1)
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("robust accuracy")
+    axes[0][-1].legend(fontsize=7)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
