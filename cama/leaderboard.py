@@ -122,7 +122,7 @@ def write_leaderboard(runs: str | Path, out: str | Path, command: str, victims_m
                    _format_summary(frame).to_markdown(index=False), ""]
     extra = [(title, frame) for title, frame in (
         ("CAMA's standing at ρ = 0.1: best CAMA structure attack against the best of GRBCD / PRBCD", standing_table(agg)),
-        ("What Graph-CAM adds at ρ = 0.1: cama-node against the same query search without importance",
+        ("What Graph-CAM adds at ρ = 0.1: cama-node and cama-grad against the same search without importance",
          ablation_table(agg))) if len(frame)]
     for title, frame in extra:
         md += [f"## {title}", "", frame.to_markdown(index=False, floatfmt=".2f"), ""]
@@ -177,7 +177,7 @@ def write_leaderboard(runs: str | Path, out: str | Path, command: str, victims_m
         md += robust.markdown(frame, partial_cells)
         write_text_atomic(out / "robust.csv", frame.to_csv(index=False, float_format="%.4f"))
         written.append(out / "robust.csv")
-        images["Robust accuracy against budget (suite standard/1)"] = robust.plot(frame, out / "plots" / "robust.png")
+        images[f"Robust accuracy against budget (suite {robust.get_suite('standard').tag})"] = robust.plot(frame, out / "plots" / "robust.png")
         plots.append(out / "plots" / "robust.png")
         extra += [("Defended victims: robust accuracy over the suite (issue 17)", robust.wide(frame))]
     if victims_md and Path(victims_md).is_file():

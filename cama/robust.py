@@ -75,8 +75,7 @@ def robust_frame(records: list[dict], suite: str | Suite = "standard") -> tuple[
         best=("best_attack", lambda s: s.value_counts().index[0])).reset_index()
     out = out.rename(columns={"clean": "clean acc", "robust": "robust acc", "single": "single-attack acc",
                               "best": "best single attack"})
-    order = {d: i for i, d in enumerate(dict.fromkeys(cells.dataset))}
-    out = out.assign(_d=out.dataset.map(order), _v=out.victim.map(_victim_order)).sort_values(["_d", "_v", "budget"])
+    out = out.assign(_v=out.victim.map(_victim_order)).sort_values(["dataset", "_v", "budget"])
     return out[COLUMNS + ["robust_std"]].reset_index(drop=True), partial
 
 

@@ -38,9 +38,11 @@ class Suite:
         return f"{self.name}/{self.version}"
 
 
-#: Pinned suites. Changing one means a new version (records and reports name it).
+#: Pinned suites. Changing one means a new version (records and reports name it). standard/2 added
+#: cama-grad (Graph-CAM anchors, edge-gradient flips; ~20 passes per graph) to standard/1.
 SUITES = {
-    "standard": Suite("standard", "1", ("cama-subgraph", "cama-node", "cama", "genetic", "grbcd", "prbcd")),
+    "standard": Suite("standard", "2", ("cama-grad", "cama-subgraph", "cama-node", "cama", "genetic", "grbcd",
+                                        "prbcd")),
 }
 
 

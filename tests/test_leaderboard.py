@@ -91,15 +91,17 @@ def test_standing_and_ablation_tables():
     rows = []
     for attack, asr, q, sampled in [("cama-node", 0.5, 300, False), ("cama-subgraph", 0.6, 200, False),
                                     ("grbcd", 0.7, 15, False), ("prbcd", 0.65, 800, True),
-                                    ("search-random", 0.45, 310, False), ("search-degree", 0.55, 305, False)]:
+                                    ("search-random", 0.45, 310, False), ("search-degree", 0.55, 305, False),
+                                    ("cama-grad", 0.68, 20, False), ("search-grad", 0.6, 18, False)]:
         rows.append({"dataset": "MUTAG", "victim": "gcn", "attack": attack, "budget_kind": "ratio", "budget": 0.1,
                      "asr_mean": asr, "queries_per_graph": q, "sampled": sampled})
     agg = pd.DataFrame(rows)
     (st,) = standing_table(agg).to_dict("records")
-    assert (st["best CAMA"], st["best RBCD"]) == ("cama-subgraph", "grbcd")
-    assert st["CAMA − RBCD"] == pytest.approx(-0.1) and st["queries/graph"] == 200
+    assert (st["best CAMA"], st["best RBCD"]) == ("cama-grad", "grbcd")
+    assert st["CAMA − RBCD"] == pytest.approx(-0.02) and st["queries/graph"] == 20
     (ab,) = ablation_table(agg).to_dict("records")
-    assert ab["Graph-CAM − best importance-free"] == pytest.approx(-0.05) and ab["search-degree q/g"] == 305
+    assert ab["cama-node: Graph-CAM − importance-free"] == pytest.approx(-0.05) and ab["search-degree q/g"] == 305
+    assert ab["cama-grad: Graph-CAM − importance-free"] == pytest.approx(0.08) and ab["search-grad q/g"] == 18
 
 
 def test_summary_counts_cells_and_ranks(runs):
