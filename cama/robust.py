@@ -8,7 +8,9 @@ their default parameters, white-box and unconstrained, on the same attacked grap
     robust_acc(b) = clean_acc · (1 − |∪_a fooled_a,b| / n_attacked)
 
 i.e. the share of test graphs that are classified correctly and survive *every* attack of the
-suite at budget b. When the attacked graphs are all correctly classified test graphs this is
+suite at budget b. The suite's ``cama`` also edits node features (ρ·|V_g| nodes beside ρ·|E_g|
+flips); ``robust acc (structure)`` is the same over the suite's structure-only attacks, the threat
+model the structure defences are built for. When the attacked graphs are all correctly classified test graphs this is
 exactly :func:`cama.suite.combine`; on a seeded sample of them (``max_graphs``) it is the unbiased
 estimate from that sample (every attack of a cell attacks the same sample). A cell lacking one of
 the suite's attacks gives no robust accuracy (it would overestimate it) and is listed as partial.
@@ -25,8 +27,8 @@ from .errors import CamaError
 from .records import load_records
 from .suite import Suite, get_suite
 
-COLUMNS = ["dataset", "victim", "budget", "clean acc", "robust acc", "best single attack", "single-attack acc",
-           "attacked", "seeds"]
+COLUMNS = ["dataset", "victim", "budget", "clean acc", "robust acc", "robust acc (structure)", "best single attack",
+           "single-attack acc", "attacked", "seeds"]
 
 
 def _victim_order(name: str) -> tuple:
@@ -56,10 +58,12 @@ def robust_cells(records: list[dict], suite: str | Suite = "standard") -> tuple[
                             "re-run the cell with the same max_graphs for every attack.")
         n_att = len(next(iter(attacked)))
         fooled = set().union(*(r["fooled_ids"] for r in by_attack.values()))
+        by_flips = set().union(*(r["fooled_ids"] for r in by_attack.values() if r["targets"] == ["structure"]))
         clean = next(iter(by_attack.values()))["clean_acc"]
         best = max(by_attack.values(), key=lambda r: r["asr"])
         rows.append({"dataset": dataset, "victim": victim, "seed": seed, "budget": budget, "clean_acc": clean,
                      "robust_acc": clean * (1 - len(fooled) / n_att) if n_att else clean,
+                     "robust_structure": clean * (1 - len(by_flips) / n_att) if n_att else clean,
                      "best_attack": best["attack"], "single_acc": clean * (1 - best["asr"]), "attacked": n_att})
     return pd.DataFrame(rows), sorted(partial)
 
@@ -71,9 +75,11 @@ def robust_frame(records: list[dict], suite: str | Suite = "standard") -> tuple[
         return pd.DataFrame(columns=COLUMNS), partial
     out = cells.groupby(["dataset", "victim", "budget"], sort=False).agg(
         clean=("clean_acc", "mean"), robust=("robust_acc", "mean"), robust_std=("robust_acc", "std"),
+        structure=("robust_structure", "mean"),
         single=("single_acc", "mean"), attacked=("attacked", "mean"), seeds=("seed", "nunique"),
         best=("best_attack", lambda s: s.value_counts().index[0])).reset_index()
-    out = out.rename(columns={"clean": "clean acc", "robust": "robust acc", "single": "single-attack acc",
+    out = out.rename(columns={"clean": "clean acc", "robust": "robust acc", "structure": "robust acc (structure)",
+                              "single": "single-attack acc",
                               "best": "best single attack"})
     out = out.assign(_v=out.victim.map(_victim_order)).sort_values(["dataset", "_v", "budget"])
     return out[COLUMNS + ["robust_std"]].reset_index(drop=True), partial
@@ -88,13 +94,16 @@ def load_robust(runs: str | Path, suite: str = "standard") -> tuple[pd.DataFrame
 
 
 def wide(frame: pd.DataFrame) -> pd.DataFrame:
-    """dataset × victim rows: clean accuracy, then robust accuracy per budget (mean ± std over seeds)."""
+    """dataset × victim rows: clean accuracy, robust accuracy per budget (mean ± std over seeds), and
+    robust accuracy against the structure attacks alone."""
     rows = []
     for (dataset, victim), g in frame.groupby(["dataset", "victim"], sort=False):
         row = {"dataset": dataset, "victim": victim, "clean acc": g["clean acc"].iloc[0]}
         for _, r in g.iterrows():
             std = "" if pd.isna(r.robust_std) else f" ± {r.robust_std:.3f}"
             row[f"robust @ {r.budget:g}"] = f"{r['robust acc']:.3f}{std}"
+        for _, r in g.iterrows():
+            row[f"structure @ {r.budget:g}"] = f"{r['robust acc (structure)']:.3f}"
         row["seeds"] = int(g.seeds.min())
         rows.append(row)
     return pd.DataFrame(rows)
@@ -104,41 +113,46 @@ def defence_effect(frame: pd.DataFrame) -> pd.DataFrame:
     """Per defence and budget, means over datasets × architectures: clean and robust accuracy of the
     defended victim minus those of the same undefended architecture."""
     f = frame.assign(arch=frame.victim.str.partition("+")[0], defense=frame.victim.str.partition("+")[2])
-    base = f[f.defense == ""][["dataset", "arch", "budget", "clean acc", "robust acc"]]
+    base = f[f.defense == ""][["dataset", "arch", "budget", "clean acc", "robust acc", "robust acc (structure)"]]
     both = f[f.defense != ""].merge(base, on=["dataset", "arch", "budget"], suffixes=("", " undefended"))
     if both.empty:
         return pd.DataFrame()
     both["Δ clean"] = both["clean acc"] - both["clean acc undefended"]
     both["Δ robust"] = both["robust acc"] - both["robust acc undefended"]
+    both["Δ structure"] = both["robust acc (structure)"] - both["robust acc (structure) undefended"]
     return both.groupby(["defense", "budget"]).agg(
         **{"clean acc": ("clean acc", "mean"), "Δ clean": ("Δ clean", "mean"), "robust acc": ("robust acc", "mean"),
-           "Δ robust": ("Δ robust", "mean"), "cells": ("dataset", "size")}).reset_index()
+           "Δ robust": ("Δ robust", "mean"), "robust acc (structure)": ("robust acc (structure)", "mean"),
+           "Δ structure": ("Δ structure", "mean"), "cells": ("dataset", "size")}).reset_index()
 
 
 NOTE = ("Robust accuracy: the share of test graphs classified correctly that survive **every** attack of the "
         "suite `{tag}` ({attacks}) at that budget, each attack with its default parameters and white-box — it "
         "sees the whole defended model (the guard's gate is part of the forward and keeps the edge-weight "
         "contract, so PRBCD/GRBCD optimise through it; adversarially trained victims are attacked as they are). "
+        "`structure @ ρ`: the same over the suite's structure-only attacks (without `cama`'s feature edits). "
         "Estimated on the cell's attacked graphs (a seeded sample of correctly classified test graphs, the same "
         "for every attack): clean acc × (1 − share fooled by some attack). Mean ± std over seeds. Defended "
         "victims: `+guard` (GNNGuard-style cosine gate, τ = 0.1), `+adv` (adversarial training against one-pass "
         "cama-node at ρ = 0.1), see victims/defenses.py.")
 
 
-def markdown(frame: pd.DataFrame, partial: list[str], suite: str = "standard") -> str:
+def markdown(frame: pd.DataFrame, partial: list[str], suite: str = "standard") -> list[str]:
+    """The section's markdown lines (as the leaderboard's other views)."""
     s = get_suite(suite)
     lines = ["## Defended victims: worst-case robust accuracy (issue 17)", "",
              NOTE.format(tag=s.tag, attacks=", ".join(s.attacks)), ""]
     effect = defence_effect(frame)
     if not effect.empty:
         shown = effect.assign(**{c: effect[c].map(f"{{:{fmt}}}".format) for c, fmt in
-                                 [("clean acc", ".3f"), ("robust acc", ".3f"), ("Δ clean", "+.3f"), ("Δ robust", "+.3f")]})
+                                 [("clean acc", ".3f"), ("robust acc", ".3f"), ("Δ clean", "+.3f"), ("Δ robust", "+.3f"),
+                                  ("robust acc (structure)", ".3f"), ("Δ structure", "+.3f")]})
         lines += ["Defended minus undefended (same architecture and dataset), mean over cells:", "",
                   shown.to_markdown(index=False, disable_numparse=True), ""]
     lines += [wide(frame).to_markdown(index=False, floatfmt=".3f"), ""]
     if partial:
         lines += ["Cells without every suite attack (no robust accuracy shown): " + "; ".join(partial) + ".", ""]
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def plot(frame: pd.DataFrame, path: Path) -> Path:

@@ -11,6 +11,15 @@ import pytest
 
 warnings.filterwarnings("ignore", message=".*contrib.*experimental.*")
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # One torch thread per xdist worker (and per CLI subprocess it starts), as the grids run: two
+    # workers × two OpenMP threads on two cores made small-op code spin — PyG's per-graph PRBCD on
+    # 16 MUTAG graphs took 43 s instead of 2 s.
+    import torch
+
+    os.environ["OMP_NUM_THREADS"] = "1"
+    torch.set_num_threads(1)
+
 SHARED_TU = Path(__file__).resolve().parents[2] / "shared" / "data" / "TU"
 if not SHARED_TU.is_dir():  # checkout placed elsewhere: allow an override
     SHARED_TU = Path(os.environ.get("CAMA_TEST_TU", "../shared/data/TU")).resolve()

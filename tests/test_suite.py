@@ -100,7 +100,7 @@ def test_report_without_suite_and_append_without_table_are_refused(tu_root, tmp_
 
 def _record(victim: str, attack: str, budget: float, fooled: list[int], seed: int = 0, **extra) -> dict:
     attacked = [1, 2, 3, 4]
-    return {"dataset": "MUTAG", "victim": victim, "victim_seed": seed, "attack": attack, "budget": budget,
+    return {"targets": ["structure", "features"] if attack == "cama" else ["structure"], "dataset": "MUTAG", "victim": victim, "victim_seed": seed, "attack": attack, "budget": budget,
             "budget_kind": "ratio", "params": {}, "surrogate": None, "clean_acc": 0.8, "attacked_ids": attacked,
             "fooled_ids": fooled, "asr": len(fooled) / len(attacked)} | extra
 
@@ -125,9 +125,10 @@ def test_robust_view_defended_against_undefended(tmp_path):
     assert abs(row["gcn", "robust acc"] - 0.8 * (1 - 3 / 4)) < 1e-12
     assert abs(row["gcn", "single-attack acc"] - 0.8 * (1 - 2 / 4)) < 1e-12 and row["gcn", "best single attack"] == "cama"
     assert abs(row["gcn+guard", "robust acc"] - 0.8 * (1 - 1 / 4)) < 1e-12
+    assert abs(row["gcn", "robust acc (structure)"] - 0.8 * (1 - 1 / 4)) < 1e-12  # cama's graphs left out
     effect = robust.defence_effect(frame)
     assert effect.defense.tolist() == ["guard"]
     assert abs(effect["Δ robust"].iloc[0] - 0.4) < 1e-12 and effect["Δ clean"].iloc[0] == 0
-    md = robust.markdown(frame, partial)
+    md = "\n".join(robust.markdown(frame, partial))
     assert "| MUTAG     | gcn+guard |" in md and "0.600" in md and "+0.400" in md
     assert robust.plot(frame, tmp_path / "robust.png").stat().st_size > 1000

@@ -39,8 +39,9 @@ def test_zoo_victims_reach_their_manifest_accuracy(tu_root, name):
     ds = load_dataset(name, root=tu_root)
     entries = [e for e in MANIFEST if e["dataset"] == name]
     assert entries
-    for e in entries:
-        v = get_victim(ds, e["arch"], e["seed"], device="cpu", progress=False)
+    for e in entries:  # defended victims by their name (ARCH+DEFENSE), undefended by architecture
+        defense = e["train_config"].get("defense", "")
+        v = get_victim(ds, e["arch"] + (f"+{defense}" if defense else ""), e["seed"], device="cpu", progress=False)
         assert v.source == "zoo" and v.path.name == e["file"] == f"{victim_key(ds, e['arch'], e['seed'], v.train_config)}.pt"
         test = ds[v.split["test"]]
         acc = float((predict(v.model, test, torch.device("cpu")) == torch.cat([g.y for g in test])).float().mean())
