@@ -38,15 +38,19 @@ def make_cells(cfg: BenchConfig) -> list[Cell]:
 
 
 def cell_max_graphs(cell: Cell, cfg: BenchConfig) -> int | None:
-    """The cell's sample size (None = all): the attack's value for the dataset, else the attack's,
-    else the grid's for the dataset (``max_graphs_by``), else the grid's."""
+    """The cell's sample size (None = all): the attack's value for the dataset and victim
+    (``"DD/gat"``), else for the dataset, else the attack's, else the grid's for the dataset and
+    victim or the dataset (``max_graphs_by``), else the grid's."""
+    keys = (f"{cell.dataset}/{cell.victim}", cell.dataset)
     by = dict(cell.spec.max_graphs_by)
-    if cell.dataset in by:
-        return by[cell.dataset] or None
+    for key in keys:
+        if key in by:
+            return by[key] or None
     if cell.spec.max_graphs is not None:
         return cell.spec.max_graphs
-    if cell.dataset in cfg.max_graphs_by:
-        return cfg.max_graphs_by[cell.dataset] or None
+    for key in keys:
+        if key in cfg.max_graphs_by:
+            return cfg.max_graphs_by[key] or None
     return cfg.max_graphs
 
 

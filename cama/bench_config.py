@@ -17,7 +17,8 @@ Configuration (TOML; every key optional, flags of ``cama bench`` override them):
     [attacks.prbcd]
     max_graphs = 50                          # seeded sample for an expensive baseline
     [attacks.grbcd]
-    max_graphs = {DD = 20}                   # a sample on one dataset only ({DD = 10, "*" = 30}: others 30)
+    max_graphs = {DD = 20}                   # a sample on one dataset only ({DD = 10, "*" = 30}: others 30;
+                                             # "DD/gat" = 10: one dataset × victim)
     [attacks.cama-node-1pass]
     attack = "cama-node"                     # registry name when the label differs
     rounds = 0                               # other keys are attack parameters

@@ -65,6 +65,12 @@ def test_per_dataset_sample_sizes(tmp_path):
     path.write_text('max_graphs_by = {DD = "x"}\n')
     with pytest.raises(CamaError, match="max_graphs_by"):
         BenchConfig.from_toml(path)
+    # one dataset × victim: "DD/gat" wins over "DD", only for that victim
+    path.write_text('datasets = ["MUTAG", "DD"]\nvictims = ["gcn", "gat"]\nmax_graphs_by = {"MUTAG/gat" = 5}\n'
+                    '[attacks.prbcd]\nmax_graphs = {DD = 20, "DD/gat" = 10}\n')
+    cfg = BenchConfig.from_toml(path)
+    assert {(c.dataset, c.victim): cell_max_graphs(c, cfg) for c in make_cells(cfg)} == {
+        ("MUTAG", "gcn"): None, ("MUTAG", "gat"): 5, ("DD", "gcn"): 20, ("DD", "gat"): 10}
 
 
 @pytest.mark.parametrize("text, message", [
