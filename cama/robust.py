@@ -1,8 +1,8 @@
 """The leaderboard's robust-accuracy view (issue 17): defended against undefended victims under the
 pinned attack suite (:mod:`cama.suite`).
 
-From grid records that carry per-graph outcomes (``attacked_ids``, ``fooled_ids``; every record
-written since cama 0.2.0), per dataset × victim × seed × budget, over the suite's attacks run with
+From grid records that carry per-graph outcomes (``attacked_ids``, ``fooled_ids``; records
+written since ``cama-grad`` was added — earlier 0.2.0 records lack them and are skipped), per dataset × victim × seed × budget, over the suite's attacks run with
 their default parameters, white-box and unconstrained, on the same attacked graphs::
 
     robust_acc(b) = clean_acc · (1 − |∪_a fooled_a,b| / n_attacked)
@@ -155,12 +155,15 @@ def markdown(frame: pd.DataFrame, partial: list[str], suite: str = "standard") -
     return lines
 
 
-def plot(frame: pd.DataFrame, path: Path) -> Path:
-    """Robust accuracy against budget, one panel per dataset, one line per victim (0 = clean)."""
+def plot(frame: pd.DataFrame, path: Path) -> str:
+    """Robust accuracy against budget, one panel per dataset, one line per victim (0 = clean);
+    written to ``path``, returned as a small PNG data URI for the page (:func:`cama.plots.save_figure`)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    from .plots import save_figure
 
     datasets = list(dict.fromkeys(frame.dataset))
     fig, axes = plt.subplots(1, len(datasets), figsize=(3.6 * len(datasets), 3.2), squeeze=False)
@@ -177,7 +180,4 @@ def plot(frame: pd.DataFrame, path: Path) -> Path:
     axes[0][0].set_ylabel("robust accuracy")
     axes[0][-1].legend(fontsize=7)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

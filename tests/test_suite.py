@@ -131,4 +131,5 @@ def test_robust_view_defended_against_undefended(tmp_path):
     assert abs(effect["Δ robust"].iloc[0] - 0.4) < 1e-12 and effect["Δ clean"].iloc[0] == 0
     md = "\n".join(robust.markdown(frame, partial))
     assert "| MUTAG     | gcn+guard |" in md and "0.600" in md and "+0.400" in md
-    assert robust.plot(frame, tmp_path / "robust.png").stat().st_size > 1000
+    uri = robust.plot(frame, tmp_path / "robust.png")  # embedded in the page: no file reference
+    assert uri.startswith("data:image/png;base64,") and (tmp_path / "robust.png").stat().st_size > 1000

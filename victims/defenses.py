@@ -29,7 +29,6 @@ import torch
 
 from cama.errors import CamaError
 
-
 DEFENSES = ("guard", "adv")
 DEFAULT_GUARD = 0.1
 DEFAULT_ADV_ATTACK = "cama-node"
@@ -46,7 +45,6 @@ class VictimSpec:
     @property
     def name(self) -> str:
         return self.arch + (f"+{self.defense}" if self.defense else "")
-
 
 
 def guard_threshold(defense: str) -> float:
