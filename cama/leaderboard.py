@@ -86,6 +86,18 @@ def write_leaderboard(runs: str | Path, out: str | Path, command: str, victims_m
     ``robust.csv`` and ``plots/robust.png``."""
     records = load_records(runs)
     agg = aggregate(records)
+    from . import cost, robust
+    from . import transfer as tm
+    from . import unnoticeable as un
+
+    # every optional view's records are read, and refused, before anything is written
+    transfer_rows = tm.load_transfer(transfer_runs) if transfer_runs is not None else None
+    if transfer_rows is not None and transfer_rows.empty:
+        raise CamaError(f"No ratio-budget records at ρ = 0.1 in {transfer_runs}; run `cama bench --config "
+                        "transfer.toml` first (or drop --transfer-runs).")
+    unnoticed = un.load_unnoticeable(constrained_runs) if constrained_runs is not None else None
+    costs = cost.load_cost(cost_runs) if cost_runs is not None else None
+    defended = robust.load_robust(defended_runs) if defended_runs is not None else None
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     written = []
@@ -138,42 +150,30 @@ def write_leaderboard(runs: str | Path, out: str | Path, command: str, victims_m
 
     plots, images = write_plots(agg, out / "plots")
     transfer = None
-    if transfer_runs is not None:
-        from . import transfer as tm
-
-        transfer = tm.load_transfer(transfer_runs)
-        if transfer.empty:
-            raise CamaError(f"No ratio-budget records at ρ = 0.1 in {transfer_runs}; run `cama bench --config "
-                            "transfer.toml` first (or drop --transfer-runs).")
-        md += tm.markdown(transfer)
-        write_text_atomic(out / "transfer.csv", transfer.to_csv(index=False, float_format="%.4f"))
+    if transfer_rows is not None:
+        md += tm.markdown(transfer_rows)
+        write_text_atomic(out / "transfer.csv", transfer_rows.to_csv(index=False, float_format="%.4f"))
         written.append(out / "transfer.csv")
-        t_paths, t_images = tm.heatmaps(transfer, out / "plots")
+        t_paths, t_images = tm.heatmaps(transfer_rows, out / "plots")
         plots += t_paths
-        transfer = (tm.summary(transfer), t_images)
-    if constrained_runs is not None:
-        from . import unnoticeable as un
-
-        frame = un.load_unnoticeable(constrained_runs)
+        transfer = (tm.summary(transfer_rows), t_images)
+    if unnoticed is not None:
+        frame = unnoticed
         md += un.markdown(frame)
         write_text_atomic(out / "unnoticeable.csv", frame.to_csv(index=False, float_format="%.4f"))
         written.append(out / "unnoticeable.csv")
         extra += [("Unnoticeable attacks at ρ = 0.1: what each attack keeps under domain constraints",
                    un.summary(frame)), ("Unnoticeable attacks per dataset (ρ = 0.1)", frame)]
-    if cost_runs is not None:
-        from . import cost
-
-        frame = cost.load_cost(cost_runs)
+    if costs is not None:
+        frame = costs
         md += cost.markdown(frame)
         write_text_atomic(out / "cost.csv", frame.to_csv(index=False, float_format="%.4f"))
         written.append(out / "cost.csv")
         images["ASR against victim passes (ρ = 0.1)"] = cost.plot(frame, out / "plots" / "cost.png")
         plots.append(out / "plots" / "cost.png")
         extra += [("Cost-matched claims at ρ = 0.1 (issue 23)", cost.claims(frame))]
-    if defended_runs is not None:
-        from . import robust
-
-        frame, partial_cells = robust.load_robust(defended_runs)
+    if defended is not None:
+        frame, partial_cells = defended
         md += robust.markdown(frame, partial_cells)
         write_text_atomic(out / "robust.csv", frame.to_csv(index=False, float_format="%.4f"))
         written.append(out / "robust.csv")

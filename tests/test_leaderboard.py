@@ -209,3 +209,20 @@ def test_page_in_a_real_browser(runs, tmp_path):
     subprocess.run([exe, "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1400,1800",
                     f"--screenshot={shot}", page.as_uri()], capture_output=True, timeout=120)
     assert shot.is_file() and shot.stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("flag, message", [("--defended-runs", "every attack of the suite 'standard'"),
+                                           ("--cost-runs", "No ratio-budget records"),
+                                           ("--constrained-runs", "No pairs of constrained and unconstrained"),
+                                           ("--transfer-runs", "No ratio-budget records")])
+def test_view_without_its_records_is_refused_before_writing(runs, tmp_path, flag, message):
+    """An optional view whose folder lacks its records gives one clear error (exit 2) and leaves
+    the output folder untouched (every input is read before anything is written)."""
+    from tests.test_cli import run
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    out = tmp_path / "out"
+    res = run(["leaderboard", "--runs", str(runs), flag, str(empty), "--out", str(out)])
+    assert res.returncode == 2 and message in res.stderr and "Traceback" not in res.stderr
+    assert not out.exists()
