@@ -80,6 +80,7 @@ BISECTION_STEPS = 64
 BISECTION_TOLERANCE = 1e-5
 DEFAULT_BLOCK = 250_000
 MAX_BLOCK_PER_CHUNK = 2_000_000
+BITMAP_FACTOR = 16
 
 
 # --- candidate blocks --------------------------------------------------------------------------
@@ -124,7 +125,10 @@ class Blocks:
     @staticmethod
     def draw(batch: Batch, count: Tensor, gen: torch.Generator, keep: Blocks | None = None) -> Blocks:
         """``count[g]`` uniform draws (with replacement) of pairs inside each graph g, made unique,
-        united with the pairs of ``keep`` (which keep their weights; new pairs get ``EPS``)."""
+        united with the pairs of ``keep`` (which keep their weights; new pairs get ``EPS``); sorted
+        by (graph, lin). Made unique through a bitmap over all possible pairs of the batch when
+        there are at most :data:`BITMAP_FACTOR` × as many as draws (PROTEINS-sized graphs, whose
+        blocks cover most of their pairs: no sort), else through ``torch.unique`` — the same pairs."""
         dev = count.device
         ptr = batch.ptr.to(dev)
         possible = possible_pairs(ptr[1:] - ptr[:-1])
@@ -132,17 +136,22 @@ class Blocks:
         g = torch.repeat_interleave(torch.arange(count.numel(), device=dev), count)
         lin = (torch.rand(g.numel(), generator=gen, device=dev, dtype=torch.float64) * possible[g]).long()
         lin = torch.minimum(lin, possible[g] - 1)
-        offset = torch.cumsum(possible, 0) - possible
+        ends = torch.cumsum(possible, 0)
+        offset = ends - possible
         keys = offset[g] + lin
-        weight = torch.full((keys.numel(),), EPS, device=dev)
-        if keep is not None:  # kept pairs first, so that unique keeps their weights
+        if keep is not None:
             keys = torch.cat([offset[keep.graph] + keep.lin, keys])
-            weight = torch.cat([keep.weight, weight])
-        uniq, inv = torch.unique(keys, return_inverse=True)
+        total = int(ends[-1]) if ends.numel() else 0
+        if total <= BITMAP_FACTOR * max(keys.numel(), 1):
+            mark = torch.zeros(total, dtype=torch.bool, device=dev)
+            mark[keys] = True
+            uniq = mark.nonzero().squeeze(1)
+        else:
+            uniq = torch.unique(keys)
         w = torch.full((uniq.numel(),), EPS, device=dev)
         if keep is not None and keep.lin.numel():
-            w[inv[:keep.lin.numel()]] = keep.weight
-        graph = torch.searchsorted(torch.cumsum(possible, 0), uniq, right=True)
+            w[torch.searchsorted(uniq, offset[keep.graph] + keep.lin)] = keep.weight
+        graph = torch.searchsorted(ends, uniq, right=True)
         return Blocks(batch, graph, uniq - offset[graph], w)
 
     def subset(self, batch: Batch, mask: Tensor) -> Blocks:
@@ -203,9 +212,19 @@ def prob_margin(logits: Tensor, y: Tensor) -> Tensor:
 
 
 def top_k_per_graph(blocks: Blocks, score: Tensor, k: Tensor, num_graphs: int) -> Tensor:
-    """Bool mask of each graph's ``k[g]`` highest-scoring block pairs."""
-    rank = rank_within_graph(blocks.graph, score, num_graphs)
-    return rank < k[blocks.graph]
+    """Bool mask of each graph's ``k[g]`` highest-scoring block pairs (ties: the earlier pair).
+    When no graph takes more than one (GRBCD's steps below 125 flips), the per-graph maximum and
+    the first pair that reaches it come from two scatter reductions instead of two sorts."""
+    graph = blocks.graph
+    if score.numel() and int(k.max()) <= 1:
+        best = torch.full((num_graphs,), float("-inf"), device=score.device, dtype=score.dtype)
+        best = best.scatter_reduce(0, graph, score, reduce="amax")
+        idx = torch.arange(score.numel(), device=score.device)
+        at_best = torch.where(score == best[graph], idx, torch.full_like(idx, score.numel()))
+        first = torch.full((num_graphs,), score.numel(), device=score.device).scatter_reduce(0, graph, at_best, reduce="amin")
+        return (idx == first[graph]) & (k[graph] > 0)
+    rank = rank_within_graph(graph, score, num_graphs)
+    return rank < k[graph]
 
 
 def top_k_weights(blocks: Blocks, weight: Tensor, k: Tensor, num_graphs: int) -> Tensor:

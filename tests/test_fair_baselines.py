@@ -311,3 +311,57 @@ def test_rbcd_graphs_leave_once_fooled(mutag, mutag_gin):
             assert mine(per[b]) == mine(small), (b, g)
     # a graph fooled early costs far fewer than 125 epochs × 2 passes + 20 samples per budget
     assert ctx.queries[done].float().mean() < 0.5 * ctx.queries[~done].float().mean() if (~done).any() else True
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data(), num_graphs=st.integers(1, 5))
+def test_one_per_graph_top_k_equals_the_sorted_ranking(data, num_graphs):
+    """GRBCD's one-flip steps take each graph's best pair from two scatter reductions; that is
+    exactly the first place of the stable sort (ties: the earlier pair; -inf pairs included)."""
+    from types import SimpleNamespace
+
+    from attacks.rbcd import top_k_per_graph
+    from cama.edits import rank_within_graph
+
+    graph = torch.tensor(sorted(data.draw(st.lists(st.integers(0, num_graphs - 1), max_size=30))), dtype=torch.long)
+    score = torch.tensor(data.draw(st.lists(st.sampled_from([-1.0, 0.0, 0.5, 2.0, float("-inf")]),
+                                            min_size=graph.numel(), max_size=graph.numel())))
+    k = torch.tensor(data.draw(st.lists(st.integers(0, 1), min_size=num_graphs, max_size=num_graphs)))
+    expect = rank_within_graph(graph, score, num_graphs) < k[graph]
+    assert torch.equal(top_k_per_graph(SimpleNamespace(graph=graph), score, k, num_graphs), expect)
+
+
+@pytest.mark.parametrize("factor", [0, 10**9])
+def test_rbcd_block_draws_are_the_same_through_bitmap_or_sort(mutag, factor, monkeypatch):
+    """Blocks are made unique by a bitmap over all pairs or by a sort, whichever is cheaper; both
+    give the same sorted pairs and keep the kept pairs' weights."""
+    import attacks.rbcd as rbcd
+
+    batch = Batch.from_data_list([mutag[i] for i in range(6)])
+    count = torch.full((6,), 90, dtype=torch.long)
+    draws = []
+    for f in (factor, rbcd.BITMAP_FACTOR):
+        monkeypatch.setattr(rbcd, "BITMAP_FACTOR", f)
+        gen = torch.Generator().manual_seed(0)
+        first = rbcd.Blocks.draw(batch, count, gen)
+        first.weight = torch.rand(first.weight.numel(), generator=torch.Generator().manual_seed(1))
+        draws.append((first, rbcd.Blocks.draw(batch, count, gen, keep=first)))
+    (a1, a2), (b1, b2) = draws
+    for x, y in ((a1, b1), (a2, b2)):
+        assert torch.equal(x.pairs, y.pairs) and torch.equal(x.graph, y.graph) and torch.equal(x.weight, y.weight)
+    key = a2.graph * 10**6 + a2.lin
+    assert torch.equal(key, torch.sort(key)[0]) and key.unique().numel() == key.numel()
+    kept = {(int(g), int(l)): float(w) for g, l, w in zip(a1.graph, a1.lin, a1.weight)}
+    assert all(float(w) == kept[(int(g), int(l))] for g, l, w in zip(a2.graph, a2.lin, a2.weight) if (int(g), int(l)) in kept)
+
+
+def test_entry_order_in_int32_and_int64_agree():
+    """The victims sort edge lists by ``row·n + col`` in int32 when n² fits; the permutation
+    sorts the same keys as the int64 one."""
+    from victims.models import entry_order
+
+    gen = torch.Generator().manual_seed(0)
+    for n in (7, 3000, 50_000):
+        rows, cols = torch.randint(0, n, (5000,), generator=gen), torch.randint(0, n, (5000,), generator=gen)
+        keys = rows * n + cols
+        assert torch.equal(keys[entry_order(rows, cols, n)], torch.sort(keys)[0])

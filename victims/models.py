@@ -48,9 +48,19 @@ warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta"
 warnings.filterwarnings("ignore", message="Sparse invariant checks are implicitly disabled")
 
 
+def entry_order(rows: Tensor, cols: Tensor, num_nodes: int) -> Tensor:
+    """The permutation that sorts entries by ``(row, col)``: one argsort of ``row·n + col``, in
+    int32 when ``n² < 2³¹`` (CPU sorts of int32 keys take half the time of int64 ones; every
+    relaxed-graph forward sorts its edge list twice)."""
+    keys = rows * num_nodes + cols
+    if num_nodes * num_nodes < 2**31:
+        keys = keys.int()
+    return torch.argsort(keys)
+
+
 def _csr(rows: Tensor, cols: Tensor, values: Tensor, num_nodes: int) -> Tensor:
     """The ``num_nodes × num_nodes`` CSR matrix with entries ``values`` at ``(rows, cols)``."""
-    order = torch.argsort(rows * num_nodes + cols)
+    order = entry_order(rows, cols, num_nodes)
     return torch.sparse_csr_tensor(index2ptr(rows[order], num_nodes), cols[order], values[order],
                                    (num_nodes, num_nodes))
 
@@ -202,7 +212,7 @@ class GraphClassifier(nn.Module):
         the stored values, differentiable w.r.t. ``weight``."""
         src, dst = edge_index
         values = torch.ones(src.numel(), device=src.device, dtype=dtype) if weight is None else weight
-        order = torch.argsort(dst * num_nodes + src)
+        order = entry_order(dst, src, num_nodes)
         rows, cols, sorted_values = dst[order], src[order], values[order]
         plain = sorted_values.detach()
         adj_t = torch.sparse_csr_tensor(index2ptr(rows, num_nodes), cols, plain, (num_nodes, num_nodes))
