@@ -449,7 +449,12 @@ def project(values: Tensor, graph: Tensor, budget: Tensor, num_graphs: int) -> T
     """Per graph g, the projection of ``values`` onto ``{Σ clip(v, 0, 1) ≤ B_g}``: ``clip(v − μ_g)``
     with μ_g = 0 when the sum already fits, else found by bisection on ``[min(v) − 1, max(v)]``
     (only over-budget graphs, all at once, until every interval is below PyG's 1e-5); finally clipped
-    to ``[ε, 1 − ε]`` as in PyG."""
+    to ``[ε, 1 − ε]`` as in PyG.
+
+    A value ``v ≤ lo_g`` adds exactly 0 to its graph's sum at every later midpoint (the lower end
+    only rises), so it leaves the bisection once the lower end passes it: the sums, and so μ, are
+    bit for bit those over all values, while the bisection soon runs on the few values near μ_g
+    (after a gradient step two thirds of a block are ≤ 0 and under 1 % end above μ_g)."""
     if values.numel() == 0:
         return values
     b = budget.to(values.dtype)
@@ -469,6 +474,9 @@ def project(values: Tensor, graph: Tensor, budget: Tensor, num_graphs: int) -> T
             hi = torch.where(too_much, hi, mid)
             if float((hi - lo).max()) < BISECTION_TOLERANCE:
                 break
+            live = v > lo[g]
+            if int(live.sum()) < 0.7 * v.numel():  # drop the values that can only add 0 from now on
+                v, g = v[live], g[live]
         mu = torch.where(over, hi, torch.zeros_like(hi))  # hi: the feasible side
         values = values - mu[graph]
     return values.clamp(EPS, 1 - EPS)
