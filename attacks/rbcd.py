@@ -454,7 +454,8 @@ def project(values: Tensor, graph: Tensor, budget: Tensor, num_graphs: int) -> T
     A value ``v ≤ lo_g`` adds exactly 0 to its graph's sum at every later midpoint (the lower end
     only rises), so it leaves the bisection once the lower end passes it: the sums, and so μ, are
     bit for bit those over all values, while the bisection soon runs on the few values near μ_g
-    (after a gradient step two thirds of a block are ≤ 0 and under 1 % end above μ_g)."""
+    (after a gradient step two thirds of a block are ≤ 0 and under 1 % end above μ_g). On CUDA
+    the values are kept (each compaction would be one more host round trip per step)."""
     if values.numel() == 0:
         return values
     b = budget.to(values.dtype)
@@ -474,9 +475,10 @@ def project(values: Tensor, graph: Tensor, budget: Tensor, num_graphs: int) -> T
             hi = torch.where(too_much, hi, mid)
             if float((hi - lo).max()) < BISECTION_TOLERANCE:
                 break
-            live = v > lo[g]
-            if int(live.sum()) < 0.7 * v.numel():  # drop the values that can only add 0 from now on
-                v, g = v[live], g[live]
+            if not v.is_cuda:  # a compaction is a host round trip: worth it on the CPU only
+                live = v > lo[g]
+                if int(live.sum()) < 0.7 * v.numel():  # drop the values that can only add 0 from now on
+                    v, g = v[live], g[live]
         mu = torch.where(over, hi, torch.zeros_like(hi))  # hi: the feasible side
         values = values - mu[graph]
     return values.clamp(EPS, 1 - EPS)

@@ -214,8 +214,11 @@ def bench_config(config_path: str | Path | None = None, *, datasets: list[str] |
                  budget_kind: str | None = None, importance: str | None = None, max_graphs: int | None = None,
                  runs: str | None = None, constraints: str | None = None) -> BenchConfig:
     """The grid of ``cama bench``: the TOML at ``config_path`` (else the defaults), then every given
-    flag over it. ``attacks`` (names, or ``["all"]``) with ``params`` replace the config's
-    attacks; ``exclude`` drops attack labels; ``max_graphs = 0`` means every graph;
+    flag over it. ``attacks`` (names, or ``["all"]``) replace the config's attacks: a name that
+    labels one of the config's ``[attacks.*]`` tables keeps that table (its parameters and
+    samples, so ``-a grbcd`` reruns the leaderboard's GRBCD column, run ids included), any other
+    name runs at its registry defaults; with ``params`` every named attack takes those
+    parameters instead; ``exclude`` drops attack labels; ``max_graphs = 0`` means every graph;
     ``constraints = "none"`` runs the grid unconstrained."""
     from .budget import parse_budgets
 
@@ -229,7 +232,10 @@ def bench_config(config_path: str | Path | None = None, *, datasets: list[str] |
     if attacks:
         from attacks import ATTACKS
 
-        flags["attacks"] = specs_from_names(list(ATTACKS) if attacks == ["all"] else attacks, params or {})
+        names = list(ATTACKS) if attacks == ["all"] else attacks
+        table = {} if params else {spec.label: spec for spec in cfg.attacks}  # the config's own columns
+        fresh = {spec.label: spec for spec in specs_from_names([n for n in names if n not in table], params or {})}
+        flags["attacks"] = [table.get(n) or fresh[n] for n in names]
     elif params:
         raise CamaError("-p/--param applies to the attacks named with -a; in a config, put parameters "
                         "under [attacks.<name>].")

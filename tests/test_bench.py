@@ -200,3 +200,22 @@ def test_bench_cli_dry_run_lists_cells(tmp_path, tu_root):
     # a feature attack on IMDB-BINARY's degree features is not applicable, not pending
     assert "n/a     IMDB-BINARY/gcn/s0/random-feature" in res.output and "pending IMDB-BINARY/gcn/s0/degree" in res.output
     assert "8 cells: 0 done, 2 not applicable" in res.output
+
+
+def test_bench_attack_flag_keeps_the_config_tables(tmp_path):
+    """``-a NAME`` on a config reruns that config's column: its parameters and per-dataset samples
+    (so the run ids are the leaderboard's); a name the config lacks runs at registry defaults; with
+    ``-p`` the named attacks take the given parameters instead."""
+    from cama.bench_config import bench_config
+
+    cfg_path = tmp_path / "grid.toml"
+    cfg_path.write_text('[attacks.prbcd]\nmax_graphs = {"DD/gat" = 10}\n'
+                        '[attacks.cama-node-1pass]\nattack = "cama-node"\nrounds = 0\n')
+    full = {s.label: s for s in bench_config(cfg_path).attacks}
+    picked = bench_config(cfg_path, attacks=["prbcd", "cama-node-1pass", "random"]).attacks
+    assert [s.label for s in picked] == ["prbcd", "cama-node-1pass", "random"]
+    assert picked[0] == full["prbcd"] and picked[0].max_graphs_by == (("DD/gat", 10),)
+    assert picked[1] == full["cama-node-1pass"] and dict(picked[1].params)["rounds"] == 0
+    assert picked[2].attack == "random" and picked[2].max_graphs is None
+    tuned = bench_config(cfg_path, attacks=["prbcd"], params={"epochs": 10}).attacks
+    assert dict(tuned[0].params) == {"epochs": 10} and tuned[0].max_graphs_by == ()

@@ -24,7 +24,8 @@ from .common import (
 @click.option("-m", "--model", "victims_", default=None, help="Victim architectures, comma-separated, or all [gcn].")
 @click.option("--seeds", default=None, help="Victim seeds, comma-separated [0].")
 @click.option("-a", "--attack", "attack_names", default=None,
-              help="Attacks, comma-separated, or all; replaces the config's [attacks] [all].")
+              help="Attacks, comma-separated, or all; replaces the config's [attacks] [all]. A name with a "
+                   "table in the config keeps its parameters and samples (unless -p is given).")
 @click.option("-p", "--param", "params", multiple=True, help="Attack parameter key=value for -a attacks (repeatable).")
 @click.option("-x", "--exclude", default=None, help="Drop these attack labels from the grid (e.g. -x prbcd,genetic).")
 @click.option("-b", "--budget", "budgets", default=None, help="Budgets, comma-separated [0.05,0.1,0.2].")
