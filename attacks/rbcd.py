@@ -43,8 +43,10 @@ so far fool it (one no-grad forward per step, counted as a query). The success c
 misclassification and the evaluation is monotone in the budget, so this changes the cost, not
 what counts as fooled — except that GRBCD can no longer flip a fooled graph back (its ASR can
 only rise). Under domain constraints (:mod:`cama.constraints`) PRBCD keeps every epoch, since
-its unfiltered top-B set may lose flips to the filter. ``benchmarks/rbcd_batched.py``: 2–11×
-less time than PyG's per-graph attacks, ASR level or higher.
+its unfiltered top-B set may lose flips to the filter. ``benchmarks/rbcd_batched.py``: 2–12×
+less time than PyG's per-graph attacks, ASR level or higher; about half of the batched time is
+the victim's own forward and backward passes, which bounds any batched RBCD's speed-up at
+PyG's schedule (PROTEINS GCN: 3.5× GRBCD, 11× PRBCD).
 
 Discrete evaluations (early stopping, final samples, GRBCD's graph between steps) recompute
 structure-derived features (IMDB's degree one-hot) exactly as the evaluator does; relaxed
