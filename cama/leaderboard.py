@@ -101,9 +101,13 @@ def write_leaderboard(runs: str | Path, out: str | Path, command: str, victims_m
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    csv = out / "leaderboard.csv"
-    write_text_atomic(csv, add_ranks(agg).to_csv(index=False, float_format="%.4f"))
-    written.append(csv)
+
+    def write_csv(name: str, frame: pd.DataFrame) -> None:
+        path = out / name
+        write_text_atomic(path, frame.to_csv(index=False, float_format="%.4f"))
+        written.append(path)
+
+    write_csv("leaderboard.csv", add_ranks(agg))
     n_used = agg.attrs["records_used"]
     superseded = f" ({len(records) - n_used} older duplicates superseded)" if n_used < len(records) else ""
     header = [f"Produced by `{command}` from {n_used} run records in `{runs}`{superseded}.  ",
@@ -152,31 +156,25 @@ def write_leaderboard(runs: str | Path, out: str | Path, command: str, victims_m
     transfer = None
     if transfer_rows is not None:
         md += tm.markdown(transfer_rows)
-        write_text_atomic(out / "transfer.csv", transfer_rows.to_csv(index=False, float_format="%.4f"))
-        written.append(out / "transfer.csv")
+        write_csv("transfer.csv", transfer_rows)
         t_paths, t_images = tm.heatmaps(transfer_rows, out / "plots")
         plots += t_paths
         transfer = (tm.summary(transfer_rows), t_images)
     if unnoticed is not None:
-        frame = unnoticed
-        md += un.markdown(frame)
-        write_text_atomic(out / "unnoticeable.csv", frame.to_csv(index=False, float_format="%.4f"))
-        written.append(out / "unnoticeable.csv")
+        md += un.markdown(unnoticed)
+        write_csv("unnoticeable.csv", unnoticed)
         extra += [("Unnoticeable attacks at ρ = 0.1: what each attack keeps under domain constraints",
-                   un.summary(frame)), ("Unnoticeable attacks per dataset (ρ = 0.1)", frame)]
+                   un.summary(unnoticed)), ("Unnoticeable attacks per dataset (ρ = 0.1)", unnoticed)]
     if costs is not None:
-        frame = costs
-        md += cost.markdown(frame)
-        write_text_atomic(out / "cost.csv", frame.to_csv(index=False, float_format="%.4f"))
-        written.append(out / "cost.csv")
-        images["ASR against victim passes (ρ = 0.1)"] = cost.plot(frame, out / "plots" / "cost.png")
+        md += cost.markdown(costs)
+        write_csv("cost.csv", costs)
+        images["ASR against victim passes (ρ = 0.1)"] = cost.plot(costs, out / "plots" / "cost.png")
         plots.append(out / "plots" / "cost.png")
-        extra += [("Cost-matched claims at ρ = 0.1 (issue 23)", cost.claims(frame))]
+        extra += [("Cost-matched claims at ρ = 0.1 (issue 23)", cost.claims(costs))]
     if defended is not None:
         frame, partial_cells = defended
         md += robust.markdown(frame, partial_cells)
-        write_text_atomic(out / "robust.csv", frame.to_csv(index=False, float_format="%.4f"))
-        written.append(out / "robust.csv")
+        write_csv("robust.csv", frame)
         images[f"Robust accuracy against budget (suite {robust.get_suite('standard').tag})"] = robust.plot(frame, out / "plots" / "robust.png")
         plots.append(out / "plots" / "robust.png")
         extra += [("Defended victims: robust accuracy over the suite (issue 17)", robust.wide(frame))]

@@ -2,16 +2,17 @@
 pinned attack suite (:mod:`cama.suite`).
 
 From grid records that carry per-graph outcomes (``attacked_ids``, ``fooled_ids``; records
-written since ``cama-grad`` was added — earlier 0.2.0 records lack them and are skipped), per dataset × victim × seed × budget, over the suite's attacks run with
-their default parameters, white-box and unconstrained, on the same attacked graphs::
+written since ``cama-grad`` was added — earlier 0.2.0 records lack them and are skipped), per
+dataset × victim × seed × budget, over the suite's attacks run with their default parameters,
+white-box and unconstrained, on the same attacked graphs::
 
     robust_acc(b) = clean_acc · (1 − |∪_a fooled_a,b| / n_attacked)
 
 i.e. the share of test graphs that are classified correctly and survive *every* attack of the
 suite at budget b. The suite's ``cama`` also edits node features (ρ·|V_g| nodes beside ρ·|E_g|
 flips); ``robust acc (structure)`` is the same over the suite's structure-only attacks, the threat
-model the structure defences are built for. When the attacked graphs are all correctly classified test graphs this is
-exactly :func:`cama.suite.combine`; on a seeded sample of them (``max_graphs``) it is the unbiased
+model the structure defences are built for. When the attacked graphs are all correctly classified
+test graphs this is exactly :func:`cama.suite.combine`; on a seeded sample of them (``max_graphs``) it is the unbiased
 estimate from that sample (every attack of a cell attacks the same sample). A cell lacking one of
 the suite's attacks gives no robust accuracy (it would overestimate it) and is listed as partial.
 Also reported: the strongest single attack's accuracy under attack, ``clean_acc · (1 − max_a
