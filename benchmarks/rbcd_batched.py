@@ -19,6 +19,10 @@ the batched attack spends inside the victim itself (every forward, and the backw
 relaxed forward, timed by hooks around the victim's ``forward``) and the ratio the reference's
 time bears to that: the speed-up an attack with no overhead at all beyond the victim's passes
 would reach at the same epochs, blocks and early exits — the ceiling of any batched RBCD here.
+
+``--victim-share DD/gat:4``: the batched attacks alone on other victims (no reference: PyG's
+per-graph PRBCD would take hours on DD GAT), with the share of their time inside the victim —
+where the leaderboard grid spends most of its time. ``--datasets "" --speed ""`` skips the rest.
 """
 from __future__ import annotations
 
@@ -87,15 +91,29 @@ def main() -> None:
     ap.add_argument("--archs", default="gcn,gin")
     ap.add_argument("--graphs", type=int, default=30, help="strength sample per victim (0 = every correct test graph)")
     ap.add_argument("--speed", default="PROTEINS:all,DD:10")
+    ap.add_argument("--victim-share", default="",
+                    help="NAME/arch:count,...: the batched attacks alone (no reference), seed 0, with the share of "
+                         "their time spent inside the victim (e.g. DD/gat:4, where the grid spends most)")
     ap.add_argument("--data-root", default=None)
     args = ap.parse_args()
+    print(f"cpu, {torch.get_num_threads()} threads")
+    datasets = [d for d in args.datasets.split(",") if d]
+    if datasets:
+        strength(datasets, args)
+    if args.speed:
+        speed(args)
+    if args.victim_share:
+        victim_share(args)
+
+
+def strength(datasets: list[str], args) -> None:
     sample = f"a seeded sample of {args.graphs}" if args.graphs else "all"
-    print(f"cpu, {torch.get_num_threads()} threads; ASR at ρ = 0.05 / 0.10 / 0.20 on {sample} correct test graphs "
+    print(f"ASR at ρ = 0.05 / 0.10 / 0.20 on {sample} correct test graphs "
           f"per victim (seed 0)")
     print(f"{'victim':24s} {'attack':6s} {'batched':>18s} {'reference (PyG)':>18s} {'batched − ref':>20s} "
           f"{'batched, other chunks':>22s}")
     worst = 0.0
-    for name in filter(None, args.datasets.split(",")):
+    for name in datasets:
         ds = load_dataset(name, root=args.data_root)
         for arch in args.archs.split(","):
             victim = get_victim(ds, arch, seed=0, progress=False)
@@ -110,6 +128,9 @@ def main() -> None:
                       f"{' / '.join(f'{d:+.2f}' for d in diff):>20s} {fmt(other['asr']) if other else '':>22s}",
                       flush=True)
     print(f"largest shortfall of batched against reference: {worst:+.2f} (target ≥ −0.05)\n")
+
+
+def speed(args) -> None:
     print("speed, GCN seed 0: seconds per attacked graph; 'victim' = the batched attack's seconds inside the victim, "
           "and reference ÷ victim = the ceiling of any batched RBCD's speed-up")
     for spec in filter(None, args.speed.split(",")):
@@ -123,6 +144,20 @@ def main() -> None:
             print(f"{ds.name:12s} {attack:6s} {ours['n']:4d} graphs  batched {ours['s']:8.3f} s   reference "
                   f"{ref['s']:8.3f} s   {ref['s'] / ours['s']:6.1f}× faster   victim {ours['victim_s']:7.3f} s "
                   f"(ceiling {ref['s'] / ours['victim_s']:5.1f}×)   ASR {fmt(ours['asr'])} vs {fmt(ref['asr'])}", flush=True)
+
+
+def victim_share(args) -> None:
+    print("\nbatched attacks alone, seed 0: seconds per attacked graph and the share spent inside the victim")
+    for spec in filter(None, args.victim_share.split(",")):
+        cell, _, count = spec.partition(":")
+        name, _, arch = cell.partition("/")
+        ds = load_dataset(name, root=args.data_root)
+        victim = get_victim(ds, arch or "gcn", seed=0, progress=False)
+        for attack in ("grbcd", "prbcd"):
+            ours = run(victim, ds, attack, None if count in ("", "all") else int(count))
+            print(f"{ds.name + ' / ' + victim.arch:20s} {attack:6s} {ours['n']:4d} graphs  {ours['s']:8.2f} s   "
+                  f"victim {ours['victim_s']:8.2f} s ({ours['victim_s'] / ours['s']:.0%})   ASR {fmt(ours['asr'])}",
+                  flush=True)
 
 
 if __name__ == "__main__":

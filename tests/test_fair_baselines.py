@@ -403,3 +403,23 @@ def test_pruned_projection_is_bit_identical(seed, num_graphs, size, scale):
     assert torch.equal(out, _plain_projection(values, graph, budget, num_graphs))
     mass = torch.zeros(num_graphs).index_add_(0, graph, out)
     assert (mass <= budget + size * 1e-7 + 1e-4).all()  # ε per clipped value, float rounding
+
+
+def test_victim_clock_times_a_share_of_the_attack(mutag, mutag_gcn):
+    """benchmarks/rbcd_batched.py's victim clock: the seconds inside the victim are positive and at
+    most the attack's wall time, the victim's forward is restored afterwards, and timing changes no
+    flip (the same ASR as an untimed run)."""
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "rbcd_batched.py"
+    spec = importlib.util.spec_from_file_location("rbcd_batched", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    plain = type(mutag_gcn.model).forward
+    timed = bench.run(mutag_gcn, mutag, "grbcd", 6)
+    assert type(mutag_gcn.model).forward is plain
+    assert 0 < timed["victim_s"] <= timed["s"]
+    untimed = evaluate_attack(mutag_gcn.model, mutag, mutag_gcn.split["test"], make_attack("grbcd"), bench.BUDGETS,
+                              victim_name="gcn", victim_seed=0, seed=0, max_graphs=6).records
+    assert timed["asr"] == [r["asr"] for r in untimed]
