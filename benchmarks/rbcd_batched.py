@@ -130,14 +130,20 @@ def strength(datasets: list[str], args) -> None:
     print(f"largest shortfall of batched against reference: {worst:+.2f} (target ≥ −0.05)\n")
 
 
+def cells(specs: str, data_root):
+    """``NAME[/arch]:count,...`` → (dataset, its seed-0 victim, graphs): arch defaults to GCN; count
+    ``all`` or empty = every correctly classified test graph (``None``)."""
+    for spec in filter(None, specs.split(",")):
+        cell, _, count = spec.partition(":")
+        name, _, arch = cell.partition("/")
+        ds = load_dataset(name, root=data_root)
+        yield ds, get_victim(ds, arch or "gcn", seed=0, progress=False), None if count in ("", "all") else int(count)
+
+
 def speed(args) -> None:
-    print("speed, GCN seed 0: seconds per attacked graph; 'victim' = the batched attack's seconds inside the victim, "
-          "and reference ÷ victim = the ceiling of any batched RBCD's speed-up")
-    for spec in filter(None, args.speed.split(",")):
-        name, _, count = spec.partition(":")
-        graphs = None if count in ("", "all") else int(count)
-        ds = load_dataset(name, root=args.data_root)
-        victim = get_victim(ds, "gcn", seed=0, progress=False)
+    print("speed, seed 0 (GCN unless NAME/arch): seconds per attacked graph; 'victim' = the batched attack's seconds "
+          "inside the victim, and reference ÷ victim = the ceiling of any batched RBCD's speed-up")
+    for ds, victim, graphs in cells(args.speed, args.data_root):
         for attack in ("grbcd", "prbcd"):
             ours = run(victim, ds, attack, graphs)
             ref = run(victim, ds, f"{attack}-pyg", graphs)
@@ -148,13 +154,9 @@ def speed(args) -> None:
 
 def victim_share(args) -> None:
     print("\nbatched attacks alone, seed 0: seconds per attacked graph and the share spent inside the victim")
-    for spec in filter(None, args.victim_share.split(",")):
-        cell, _, count = spec.partition(":")
-        name, _, arch = cell.partition("/")
-        ds = load_dataset(name, root=args.data_root)
-        victim = get_victim(ds, arch or "gcn", seed=0, progress=False)
+    for ds, victim, graphs in cells(args.victim_share, args.data_root):
         for attack in ("grbcd", "prbcd"):
-            ours = run(victim, ds, attack, None if count in ("", "all") else int(count))
+            ours = run(victim, ds, attack, graphs)
             print(f"{ds.name + ' / ' + victim.arch:20s} {attack:6s} {ours['n']:4d} graphs  {ours['s']:8.2f} s   "
                   f"victim {ours['victim_s']:8.2f} s ({ours['victim_s'] / ours['s']:.0%})   ASR {fmt(ours['asr'])}",
                   flush=True)
