@@ -41,8 +41,7 @@ class Genetic(Attack):
         with progress_bar(b.num_graphs, self.name, enabled=b.num_graphs > 5) as advance:
             for gi in range(b.num_graphs):
                 lo, hi = int(b.ptr[gi]), int(b.ptr[gi + 1])
-                in_g = lambda p: (p[:, 0] >= lo) & (p[:, 0] < hi)
-                pool = cand[in_g(cand)]
+                pool = cand[(cand[:, 0] >= lo) & (cand[:, 0] < hi)]
                 budget = min(int(struct_limit[gi]), pool.size(0))
                 if budget == 0:
                     advance()

@@ -12,6 +12,7 @@ an attack parameter. A budget list is served by prefixes of one ranked edit list
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -58,7 +59,7 @@ def parse_budgets(text: str | list, kind: str = "ratio") -> list[Budget]:
             value = float(item)
         except (TypeError, ValueError):
             raise CamaError(f"Budget {item!r} is not a number; pass e.g. -b 0.05,0.1,0.2.") from None
-        if value != value or value in (float("inf"), float("-inf")):
+        if not math.isfinite(value):
             raise CamaError(f"Budget {item!r} is not a finite number; pass e.g. -b 0.05,0.1,0.2.")
         if kind == "ratio" and not (0 < value <= 1):
             raise CamaError(f"Budget ratio {value:g} is out of range; ratios must satisfy 0 < ρ ≤ 1 "

@@ -1,7 +1,7 @@
 """Calling any model that follows the cama contract.
 
 Accepted forwards: ``forward(x, edge_index, batch, edge_weight=None)`` or
-``forward(x, edge_index, batch)``. :func:`call_model` detects which (once per model class)
+``forward(x, edge_index, batch)``. :func:`call_model` detects which (once per model, cached on it)
 and raises a clear error when an attack needs edge weights the model cannot take.
 """
 from __future__ import annotations
@@ -24,11 +24,18 @@ def accepts_edge_weight(model: torch.nn.Module) -> bool:
     except (TypeError, ValueError):
         params = {}
     ok = "edge_weight" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+    return remember_on_model(model, "_cama_accepts_edge_weight", ok)
+
+
+def remember_on_model(model: torch.nn.Module, name: str, value):
+    """Caches ``value`` as attribute ``name`` of ``model`` (bypassing ``nn.Module.__setattr__``,
+    so it is neither a parameter nor a submodule) and returns it. Models that refuse attributes
+    (e.g. scripted modules, ``__slots__``) simply go uncached."""
     try:
-        object.__setattr__(model, "_cama_accepts_edge_weight", ok)
-    except Exception:
+        object.__setattr__(model, name, value)
+    except (AttributeError, TypeError, RuntimeError):
         pass
-    return ok
+    return value
 
 
 def call_model(model: torch.nn.Module, x: Tensor, edge_index: Tensor, batch: Tensor,

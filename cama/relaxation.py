@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import torch
 from torch_geometric.data import Batch
 
-from .model_api import accepts_edge_weight, call_model, model_device
+from .model_api import accepts_edge_weight, call_model, model_device, remember_on_model
 
 #: relative tolerance of the checks (float32 sums in another order differ by ~1e-7)
 TOLERANCE = 1e-4
@@ -50,11 +50,7 @@ def probe_relaxation(model: torch.nn.Module, graphs, seed: int = 0) -> Relaxatio
         result = Relaxation("n/a", "the model's forward takes no edge_weight")
     else:
         result = _probe(model, graphs, seed)
-    try:
-        object.__setattr__(model, "_cama_relaxation", result)
-    except Exception:
-        pass
-    return result
+    return remember_on_model(model, "_cama_relaxation", result)
 
 
 def _probe(model, graphs, seed: int) -> Relaxation:
