@@ -23,6 +23,7 @@ import torch
 from attacks import make_attack
 from cama.budget import parse_budgets
 from cama.data import load_dataset
+from cama.errors import run_script
 from cama.evaluate import evaluate_attack
 from cama.runtime import tune_allocator
 from victims.store import get_victim
@@ -76,4 +77,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -19,6 +19,8 @@ import subprocess
 import sys
 import time
 
+from cama.errors import run_script
+
 STRUCTURE_ATTACKS = ["cama", "cama-node", "cama-subgraph", "search-random", "search-degree", "random", "degree",
                      "gradargmax", "grbcd", "prbcd", "genetic"]
 
@@ -88,4 +90,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

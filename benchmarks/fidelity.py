@@ -13,6 +13,7 @@ import argparse
 from torch_geometric.data import Batch
 
 from cama.data import load_dataset
+from cama.errors import run_script
 from cama.fidelity import deletion_curves
 from cama.importance import node_importance
 from victims.store import get_victim
@@ -41,4 +42,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -19,6 +19,7 @@ import argparse
 
 import pandas as pd
 
+from cama.errors import CamaError, run_script
 from cama.records import load_records
 
 OPTIMISATION = {"prbcd", "grbcd", "genetic"}
@@ -36,7 +37,11 @@ def main() -> None:
     ap.add_argument("--cache-dir", default=None, help="victim cache [cama's cache]")
     ap.add_argument("--data-root", default=None)
     args = ap.parse_args()
-    df = pd.DataFrame(load_records(args.runs))
+    records = load_records(args.runs)
+    if not records:
+        raise CamaError(f"No cama records in {args.runs}; run `cama bench --config bench.toml` first, "
+                        "or pass --runs FOLDER holding its records.")
+    df = pd.DataFrame(records)
     df["cost"] = df.seconds_per_graph * df.n_attacked
     cells = df.groupby(["dataset", "victim", "victim_seed", "attack", "label"], dropna=False).cost.max().reset_index()
     cells["family"] = cells.attack.map(family)
@@ -72,4 +77,4 @@ def main() -> None:
           + (f"; the optimisation baselines add {extra / 60:.1f} min" if extra else ""))
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

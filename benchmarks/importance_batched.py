@@ -14,6 +14,7 @@ import torch
 from torch_geometric.data import Batch
 
 from cama.data import load_dataset
+from cama.errors import run_script
 from cama.importance import node_importance
 from cama.runtime import tune_allocator
 from victims.store import get_victim
@@ -55,4 +56,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

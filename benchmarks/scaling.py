@@ -25,6 +25,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from cama.errors import run_script
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
@@ -132,4 +134,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -184,3 +184,13 @@ def test_bad_attack_parameter_fails_before_training(tmp_path, param, needle):
     """-p values are typed and checked before a dataset is loaded or a victim trained."""
     proc = run(["attack", "-d", "MUTAG", "-a", "cama-node,cama-subgraph", "-p", param, "--data-root", str(tmp_path)])
     assert proc.returncode != 0 and "Traceback" not in proc.stderr and needle in proc.stderr, proc.stderr
+
+
+def test_benchmark_scripts_report_user_errors_like_the_cli(tmp_path):
+    """`benchmarks/` scripts run through cama.errors.run_script: a CamaError is one line, exit 2."""
+    script = os.path.join(os.path.dirname(__file__), os.pardir, "benchmarks", "grid_time.py")
+    proc = subprocess.run([sys.executable, script, "--runs", str(tmp_path / "no-records")],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 2
+    assert_clean_error(proc, "No cama records", "--runs FOLDER")
+    assert proc.stderr.count("\n") == 1
