@@ -194,3 +194,19 @@ def test_benchmark_scripts_report_user_errors_like_the_cli(tmp_path):
     assert proc.returncode == 2
     assert_clean_error(proc, "No cama records", "--runs FOLDER")
     assert proc.stderr.count("\n") == 1
+
+
+def test_device_parity_script_compares_attacks_across_devices(tu_root, session_cache):
+    """The prepared GPU check runs end to end; without CUDA both sides are the CPU, so every ASR
+    and importance score agrees exactly and the script exits 0; a bad attack name is one clear error."""
+    script = os.path.join(os.path.dirname(__file__), os.pardir, "benchmarks", "device_parity.py")
+    base = [sys.executable, script, "--data-root", str(tu_root), "--max-graphs", "8"]
+    proc = subprocess.run(base + ["--attacks", "cama-node,grbcd", "--device", "cpu"],
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = proc.stdout
+    assert "clean predictions equal: True" in out and "gradcam  importance max |cpu − device| = 0.00e+00  ok" in out
+    rows = {line.split()[0]: line for line in out.splitlines() if line.startswith(("cama-node ", "grbcd "))}
+    assert set(rows) == {"cama-node", "grbcd"} and "DIFF" not in out and out.rstrip().endswith("0 problem(s)")
+    bad = subprocess.run(base + ["--attacks", "nope"], capture_output=True, text=True, timeout=300, check=False)
+    assert_clean_error(bad, "Unknown attack 'nope'")
