@@ -226,3 +226,25 @@ def test_view_without_its_records_is_refused_before_writing(runs, tmp_path, flag
     res = run(["leaderboard", "--runs", str(runs), flag, str(empty), "--out", str(out)])
     assert res.returncode == 2 and message in res.stderr and "Traceback" not in res.stderr
     assert not out.exists()
+
+
+
+def _markdown_table_after(text: str, marker: str) -> list[str]:
+    """The first markdown table (its ``|`` lines) after ``marker`` in ``text``."""
+    lines = text.split(marker, 1)[1].splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("|"))
+    end = next((i for i in range(start, len(lines)) if not lines[i].startswith("|")), len(lines))
+    return lines[start:end]
+
+
+def test_readme_quotes_the_committed_leaderboard_verbatim():
+    """README's structure-attack summary is the table of the committed ``results/LEADERBOARD.md``,
+    row for row, so regenerating the leaderboard cannot leave a stale copy in the README."""
+    repo = Path(__file__).resolve().parents[1]
+    board = _markdown_table_after((repo / "results" / "LEADERBOARD.md").read_text(),
+                                  "## Summary: structure attacks")
+    readme = (repo / "README.md").read_text()
+    header = board[0]
+    assert header in readme, "README no longer quotes LEADERBOARD.md's structure-attack summary"
+    quoted = _markdown_table_after(readme, "**Summary** (structure attacks")
+    assert quoted == board
