@@ -20,6 +20,7 @@ import torch
 from attacks import make_attack
 from cama.budget import parse_budgets
 from cama.data import load_dataset
+from cama.device import synchronize
 from cama.errors import run_script
 from cama.evaluate import evaluate_attack, predict
 from cama.runtime import tune_allocator
@@ -56,7 +57,7 @@ def main() -> None:
     ds = load_dataset(args.dataset, root=args.data_root)
     victim = get_victim(ds, args.arch, seed=args.seed, device=args.device, progress=False)
     model, dev = victim.model, next(victim.model.parameters()).device
-    sync = (lambda: torch.cuda.synchronize()) if dev.type == "cuda" else (lambda: None)
+    sync = lambda: synchronize(dev)  # noqa: E731
     test = victim.split["test"]
     graphs = ds[test]
     budgets = parse_budgets("0.05,0.1,0.2")

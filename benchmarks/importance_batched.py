@@ -14,6 +14,7 @@ import torch
 from torch_geometric.data import Batch
 
 from cama.data import load_dataset
+from cama.device import synchronize
 from cama.errors import run_script
 from cama.importance import node_importance
 from cama.runtime import tune_allocator
@@ -36,7 +37,7 @@ def main() -> None:
     graphs = ds.graphs
     batch = Batch.from_data_list(graphs).to(dev)
     singles = [Batch.from_data_list([g]).to(dev) for g in graphs]
-    sync = (lambda: torch.cuda.synchronize()) if dev.type == "cuda" else (lambda: None)
+    sync = lambda: synchronize(dev)  # noqa: E731
 
     node_importance(model, batch, args.method)  # warm-up
     best_batched = best_loop = float("inf")

@@ -25,9 +25,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from cama.errors import run_script
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from cama.errors import run_script  # noqa: E402 (after the path line, like the script's other cama imports)
 
 
 def random_graph(n: int, degree: float, seed: int):

@@ -16,3 +16,10 @@ def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise CamaError(f"Device {device!r} requested but CUDA is not available; use --device cpu or auto.")
     return dev
+
+
+def synchronize(device: torch.device) -> None:
+    """Waits for the device's queued kernels (CUDA runs asynchronously), so wall clocks around
+    device work measure it; a no-op on the CPU."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)

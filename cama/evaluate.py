@@ -37,6 +37,7 @@ from torch_geometric.data import Batch, Data
 from .budget import Budget
 from .constraints import ConstraintState, check_applicable, parse_constraints, unnoticeable_tests
 from .data import GraphDataset
+from .device import synchronize
 from .edits import apply_edits
 from .enforce import check_edits
 from .errors import CamaError
@@ -175,7 +176,7 @@ def evaluate_attack(model: torch.nn.Module, dataset: GraphDataset, test_idx, att
             if constraints:  # one place: every attack's output obeys the constraints
                 result = AttackResult(ranked=None if result.ranked is None else ctx.enforce(result.ranked),
                                       per_budget={b: ctx.enforce(e) for b, e in result.per_budget.items()})
-            _sync(device)
+            synchronize(device)
             attack_s += time.perf_counter() - t0
             attack_queries += int(ctx.queries.sum())
             # budgets in increasing order: a graph fooled (as the attacker sees it) at a smaller budget keeps
@@ -197,7 +198,7 @@ def evaluate_attack(model: torch.nn.Module, dataset: GraphDataset, test_idx, att
                     wrong = call_model(model, adv.x, adv.edge_index, adv.batch).argmax(-1) != batch.y
                     seen = wrong if surrogate is None else stop_mask(
                         call_model(surrogate, adv.x, adv.edge_index, adv.batch), batch.y, kappa)
-                _sync(device)
+                synchronize(device)
                 st = stats[b]
                 st["eval_s"] += time.perf_counter() - t0
                 nf, nx = edits.counts(batch.num_graphs, batch.batch)
@@ -281,8 +282,3 @@ def run_params(attack, transfer_margin: float | None, constraints: tuple[str, ..
     if transfer_margin is not None:
         params = params | {"transfer_margin": transfer_margin}
     return params | {"constraints": ",".join(constraints)} if constraints else params
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)

@@ -228,7 +228,6 @@ def test_view_without_its_records_is_refused_before_writing(runs, tmp_path, flag
     assert not out.exists()
 
 
-
 def _markdown_table_after(text: str, marker: str) -> list[str]:
     """The first markdown table (its ``|`` lines) after ``marker`` in ``text``."""
     lines = text.split(marker, 1)[1].splitlines()
