@@ -44,6 +44,7 @@ from .errors import CamaError
 from .featurize import Featurizer
 from .model_api import call_model, model_device
 from .progress import progress_bar
+from .environment import hardware, packages
 from .records import SCHEMA, now, run_config, run_id, versions
 from .relaxation import Relaxation, probe_relaxation
 
@@ -105,6 +106,16 @@ def split_adversarial(adv: Batch) -> list[Data]:
     return [Data(x=d.x.cpu(), edge_index=d.edge_index.cpu(), y=d.y.cpu()) for d in adv.to_data_list()]
 
 
+def check_max_graphs(max_graphs: int | None) -> int | None:
+    """The one meaning of a sample size everywhere: ``None`` or 0 = every correct test graph, N > 0 = a
+    seeded sample of at most N; anything else is refused."""
+    if max_graphs is None or max_graphs == 0:
+        return None
+    if isinstance(max_graphs, bool) or not isinstance(max_graphs, int) or max_graphs < 0:
+        raise CamaError(f"max_graphs must be a positive integer (or 0 for every graph), got {max_graphs!r}.")
+    return max_graphs
+
+
 def evaluate_attack(model: torch.nn.Module, dataset: GraphDataset, test_idx, attack, budgets: list[Budget], *,
                     victim_name: str, victim_seed: int, seed: int = 0, surrogate: torch.nn.Module | None = None,
                     surrogate_name: str | None = None, max_graphs: int | None = None, keep_adversarial: bool = False,
@@ -114,6 +125,7 @@ def evaluate_attack(model: torch.nn.Module, dataset: GraphDataset, test_idx, att
     (under the domain ``constraints`` of :mod:`cama.constraints`, e.g. ``"valence,connected"``)."""
     from attacks.base import AttackContext, AttackResult, stop_mask
 
+    max_graphs = check_max_graphs(max_graphs)
     constraints = parse_constraints(constraints)
     check_applicable(constraints, dataset)
     tests = unnoticeable_tests(dataset)
@@ -244,7 +256,8 @@ def evaluate_attack(model: torch.nn.Module, dataset: GraphDataset, test_idx, att
                "seconds_per_graph": (attack_s + st["eval_s"]) / n_att if n_att else 0.0,
                **noticeability(notice[str(b)], fooled[str(b)], tests),
                "queries_per_graph": (attack_queries + st["queries"]) / n_att if n_att else 0.0,
-               "device": str(device), "versions": versions(), "created_at": now()}
+               "device": str(device), "versions": versions(), "packages": packages(),
+               "hardware": hardware(), "created_at": now()}
         rec["run_id"] = run_id(rec)
         records.append(rec)
     return AttackOutcome(records, adversarial, target_ids, fooled, used_flips)

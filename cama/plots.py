@@ -17,8 +17,11 @@ def write_plots(agg: pd.DataFrame, folder: Path) -> tuple[list[Path], dict[str, 
     folder.mkdir(parents=True, exist_ok=True)
     paths, images = [], {}
     attacks = sorted(agg.attack.unique())
-    cmap = plt.get_cmap("tab20")
-    color = {a: cmap(i % 20) for i, a in enumerate(attacks)}  # one colour per attack in every plot
+    cmap = plt.get_cmap("tab10")
+    # one style per attack in every plot: ten strong colours, then dashed; a marker each
+    color = {a: cmap(i % 10) for i, a in enumerate(attacks)}
+    dash = {a: "-" if i < 10 else "--" for i, a in enumerate(attacks)}
+    mark = {a: "osD^vP*Xph"[i % 10] for i, a in enumerate(attacks)}
     from .aggregate import section_order
 
     order = section_order(agg)
@@ -30,14 +33,16 @@ def write_plots(agg: pd.DataFrame, folder: Path) -> tuple[list[Path], dict[str, 
             sub = part[part.victim == victim]
             for attack, line in sub.groupby("attack", sort=True):
                 line = line.sort_values("budget")
-                ax.plot(line.budget, line.asr_mean, marker="o", label=attack, color=color[attack])
+                ax.plot(line.budget, line.asr_mean, marker=mark[attack], ls=dash[attack], label=attack,
+                        color=color[attack])
                 ax.fill_between(line.budget, line.asr_mean - line.asr_std, line.asr_mean + line.asr_std, alpha=0.12,
                                 color=color[attack])
             ax.set_title(f"{ds} / {victim}")
             ax.set_xlabel("budget ρ")
             ax.grid(alpha=0.3)
         axes[0][0].set_ylabel("attack success rate")
-        handles = [plt.Line2D([], [], color=color[a], marker="o", label=a) for a in attacks if a in set(part.attack)]
+        handles = [plt.Line2D([], [], color=color[a], marker=mark[a], ls=dash[a], label=a) for a in attacks
+                   if a in set(part.attack)]
         axes[0][-1].legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
         path = folder / f"asr_vs_budget_{ds}.png"
         images[f"ASR vs budget — {ds}"] = save_figure(fig, path)
@@ -46,7 +51,7 @@ def write_plots(agg: pd.DataFrame, folder: Path) -> tuple[list[Path], dict[str, 
     per_attack = mid.groupby("attack").agg(t=("seconds_per_graph", "mean"), asr=("asr_mean", "mean"))
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     for attack, r in per_attack.iterrows():
-        ax.scatter(r.t, r.asr, s=40, color=color[attack])
+        ax.scatter(r.t, r.asr, s=40, color=color[attack], marker=mark[attack])
         ax.annotate(attack, (r.t, r.asr), fontsize=7, xytext=(3, 3), textcoords="offset points")
     ax.set_xscale("log")
     ax.set_xlabel("seconds per attacked graph (log)")

@@ -46,16 +46,24 @@ def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+def current_umask() -> int:
+    """The process's umask (read by setting and restoring it)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: str | Path, write: Callable[[str], None], suffix: str = ".part") -> Path:
     """The one atomic writer: ``write(tmp)`` fills a temporary file beside ``path``, which then
     replaces ``path`` (readers see the old or the new file, never half of one; a failed write
-    leaves no temporary file). Temporary names start with ``.tmp-`` (never a ``*.json`` record)."""
+    leaves no temporary file). The file gets the mode ``open()`` would give it (0666 less the umask). Temporary names start with ``.tmp-`` (never a ``*.json`` record)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=suffix)
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600; a written file follows the umask
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

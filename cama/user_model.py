@@ -5,9 +5,11 @@ callable, a factory that raises, a checkpoint that does not fit the architecture
 """
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import inspect
 import sys
+import traceback
 from pathlib import Path
 
 import torch
@@ -72,3 +74,39 @@ def load_user_weights(model: torch.nn.Module, checkpoint: str | Path) -> None:
     except (RuntimeError, TypeError, AttributeError) as exc:
         raise CamaError(f"Checkpoint {path} does not fit this model (state-dict mismatch: {str(exc)[:300]}); "
                         "it belongs to another architecture or another dataset's sizes.") from exc
+
+
+class ModelFailure(CamaError):
+    """The user's model raised inside its own forward (training, prediction or an attack)."""
+
+
+@contextlib.contextmanager
+def model_phase(name: str, phase: str):
+    """Inside: any exception that is not a :class:`CamaError` (or Ctrl-C) becomes one
+    :class:`ModelFailure` naming the model, the phase and the exception with the line that raised it."""
+    try:
+        yield
+    except (CamaError, KeyboardInterrupt):
+        raise
+    except Exception as exc:
+        frames = traceback.extract_tb(exc.__traceback__)
+        where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+        raise ModelFailure(f"Model {name} failed during {phase}: {type(exc).__name__}: {str(exc)[:300]}{where}. Its "
+                           "forward(x, edge_index, batch[, edge_weight]) must accept every batch of the dataset's "
+                           "graphs (any size, perturbed ones too); fix the model and re-run.") from exc
+
+
+def majority_rate(labels: torch.Tensor) -> float:
+    """Share of the most frequent class among ``labels`` (what a constant classifier scores)."""
+    labels = labels.view(-1)
+    return float(torch.bincount(labels).max()) / max(len(labels), 1)
+
+
+def check_not_trivial(name: str, clean_acc: float, labels: torch.Tensor, allow_weak: bool) -> None:
+    """Refuse a model no better than predicting the majority class: every ASR on it is meaningless."""
+    rate = majority_rate(labels)
+    if clean_acc <= rate + 1e-6 and not allow_weak:  # clean_acc may be a float32 mean
+        raise CamaError(f"Model {name} has clean accuracy {clean_acc:.3f}, no better than always predicting the "
+                        f"majority class ({rate:.3f} of the test graphs): is it trained? Train it first (Python: "
+                        "train=True; CLI: cama evaluate without --checkpoint trains it), or pass allow_weak=True / "
+                        "--allow-weak-model to attack it anyway.")

@@ -61,6 +61,7 @@ def test_defended_victims_get_the_suite(mutag, session_cache):
     from cama.suite import run_suite
 
     victim = get_victim(mutag, "gcn+guard", 0, FAST, device="cpu", progress=False)
-    report = run_suite(victim.model, mutag, victim.split["test"], "standard", name="gcn+guard")
+    report = run_suite(victim.model, mutag, victim.split["test"], "standard", name="gcn+guard",
+                       allow_weak=True)  # a FAST-trained victim may sit at the majority rate
     assert report.robust_acc and all(0 <= a <= report.clean_acc + 1e-9 for a in report.robust_acc.values())
     assert any(row["attack"] in ("grbcd", "prbcd") for row in report.rows)

@@ -17,8 +17,9 @@ ATTACKS = ["cama-node", "cama-feature", "gradargmax", "random"]
 
 
 def _trained(factory, mutag):
+    torch.manual_seed(0)  # seeded initial weights: the same trained model on every run
     model = factory(mutag.num_features, mutag.num_classes)
-    train_model(model, mutag, stratified_split(mutag.y, seed=0), TrainConfig(epochs=30, patience=10), seed=0,
+    train_model(model, mutag, stratified_split(mutag.y, seed=0), TrainConfig(epochs=60, patience=20), seed=0,
                 device=torch.device("cpu"), progress=False)
     return model.eval()
 
@@ -30,7 +31,7 @@ def test_mlp_head_max_pool_model_end_to_end(mutag):
     df = report.to_frame()
     assert set(df.attack) == set(ATTACKS) and len(df) == 8
     assert ((df.asr >= 0) & (df.asr <= 1)).all()
-    assert 0.5 <= report.clean_acc <= 1
+    assert 0.7 <= report.clean_acc <= 1  # above MUTAG's majority rate (0.667): a trained model
     md = report.to_markdown()
     assert "maxpool" in md and "asr@0.1" in md
 

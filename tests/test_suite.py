@@ -1,5 +1,5 @@
-"""Worst-case robust accuracy over an attack suite (issue 17): the arithmetic, the skip of
-already-fooled graphs, and the report of a model without edge_weight."""
+"""Worst-case robust accuracy over an attack suite: the arithmetic, every attack's own ASR on the
+common graphs, and the partial report of a model without edge_weight."""
 from __future__ import annotations
 
 import json
@@ -24,19 +24,21 @@ def test_two_attacks_fooling_disjoint_graphs_both_count():
 
 
 def test_suite_equals_the_union_of_independent_runs(mutag, mutag_gcn):
-    """Skipping graphs an earlier attack fooled at the smallest budget changes cost only: robust
-    accuracy equals the one from each attack run alone on every correct graph."""
+    """Robust accuracy equals the union of each attack run alone on every correct graph, and the
+    report's per-attack ASR is each attack's own ASR on those common graphs."""
     suite = Suite("test", "0", ("degree", "random", "cama-node"), budgets=(0.05, 0.1))
     test = mutag_gcn.split["test"]
     rep = run_suite(mutag_gcn.model, mutag, test, suite, name="gcn")
     budgets = parse_budgets("0.05,0.1")
     union = {str(b): set() for b in budgets}
     records = []
-    for name in suite.attacks:
+    for name, row in zip(suite.attacks, rep.rows, strict=True):
         out = evaluate_attack(mutag_gcn.model, mutag, test, make_attack(name), budgets, victim_name="gcn",
                               victim_seed=0)
         correct = out.graph_index
         records += out.records
+        assert row["attack"] == name and row["attacked"] == len(correct)
+        assert [row[f"ASR @{r['budget']}"] for r in out.records] == [r["asr"] for r in out.records]
         for b in union:
             union[b] |= {i for i, f in zip(out.graph_index, out.fooled[b]) if f}
         for rec in out.records:  # per-graph outcomes in every record
@@ -52,8 +54,11 @@ def test_suite_equals_the_union_of_independent_runs(mutag, mutag_gcn):
         assert abs(row.robust_acc - rep.robust_acc[str(row.budget)]) < 1e-12
     cells, partial = robust_cells([r for r in records if r["attack"] != "random"], suite)
     assert cells.empty and partial == ["MUTAG gcn seed 0 (missing random)"]
-    assert rep.rows[0]["attacked"] == len(correct) and rep.rows[-1]["attacked"] <= len(correct)
-    assert all(r["suite"] == "test/0" for r in rep.records)
+    assert all(r["suite"] == "test/0" and r["suite_complete"] for r in rep.records)
+    assert not rep.partial and "PARTIAL" not in rep.to_markdown() and rep.to_json()["complete"]
+    strongest = rep.robust_frame().set_index("budget")
+    for b in strongest.index:
+        assert strongest.loc[b, "its ASR"] == max(r[f"ASR @{b}"] for r in rep.rows)
     # robust accuracy never exceeds the accuracy under any single attack
     for rec in rep.records:
         assert rep.robust_acc[str(rec["budget"])] <= rec["clean_acc"]
@@ -80,10 +85,19 @@ def test_report_of_a_model_without_edge_weight_comes_out_whole(tu_root, tmp_path
     assert report["suite"] == "standard/2" and set(report["robust_acc"]) == {"0.05", "0.1", "0.2"}
     assert {"grbcd", "prbcd"} <= set(report["skipped"]) and "edge_weight" in report["skipped"]["grbcd"]
     assert all(0 <= a <= report["clean_acc"] for a in report["robust_acc"].values())
+    # skipped attacks make the result partial everywhere: console, json, md, html, records
+    assert report["complete"] is False and report["robust_acc_is_upper_bound"] is True
+    assert "upper bound" in report["caveat"] and "edge_weight argument" in report["caveat"]
+    assert "grbcd" not in report["attacks_run"] and "PARTIAL" in proc.stdout and "upper bound" in proc.stdout
+    md = (tmp_path / "report" / "report.md").read_text()
+    assert "(PARTIAL)" in md.splitlines()[0] and "upper bound" in md
+    records = [json.loads(p.read_text()) for p in (tmp_path / "runs").glob("*.json")]
+    assert records and all(r["suite_complete"] is False and "grbcd" in r["suite_skipped"] for r in records)
     page = _Page()
     page.feed((tmp_path / "report" / "report.html").read_text())
     text = " ".join(page.text)
     assert "Robust accuracy" in text and "Skipped" in text and "grbcd" in text and page.images == 1
+    assert "(partial)" in text and "upper bound" in text
     assert "robust accuracy" in (tmp_path / "report" / "report.md").read_text()
     bad = run(["evaluate", "--model", f"{MODELS}:build_sumpool", "-d", "MUTAG", "--suite", "standard", "-a", "random",
                "--data-root", str(tu_root)])

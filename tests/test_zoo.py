@@ -48,35 +48,19 @@ def test_zoo_victims_reach_their_manifest_accuracy(tu_root, name):
         assert acc == pytest.approx(e["test_acc"], abs=1e-9), e["file"]
 
 
-#: committed leaderboard cells of deterministic (seeded) attacks, re-run from the zoo (one GCN, one
-#: GAT, …; the batched RBCD ones guard its speed-ups, which must leave every flip as it was)
-CELLS = [("MUTAG", "gcn", "cama-node"), ("MUTAG", "gat", "gradargmax"), ("PROTEINS", "gat", "degree"),
-         ("IMDB-BINARY", "gin", "cama-node-1pass"), ("MUTAG", "gin", "prbcd"), ("IMDB-BINARY", "gin", "grbcd")]
-
-
 @pytest.mark.parametrize("threads", [1, 2])
 def test_committed_cells_reproduce_from_the_zoo(tu_root, threads):
-    from cama.bench import BenchConfig, make_cells, run_cell
-    from cama.data import load_dataset
-    from cama.records import load_records
+    from cama.reproduce import CELLS, rerun_committed
 
-    committed = {r["run_id"]: r for r in load_records(ROOT / "results" / "runs" / "bench")}
-    cfg = BenchConfig.from_toml(ROOT / "bench.toml")
-    cells = [c for c in make_cells(cfg) if (c.dataset, c.victim, c.spec.label) in CELLS and c.seed == 0]
-    assert len(cells) == len(CELLS)
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        for cell in cells:
-            ds = load_dataset(cell.dataset, root=tu_root)
-            victim = get_victim(ds, cell.victim, cell.seed, device="cpu", progress=False)
-            assert victim.source == "zoo"
-            for rec in run_cell(cell, cfg, ds, victim):
-                old = committed.get(rec["run_id"])
-                assert old is not None, (cell.name, "no committed record")
-                assert (rec["asr"], rec["n_attacked"]) == (old["asr"], old["n_attacked"]), (cell.name, rec["budget"])
+        seen = list(rerun_committed(tu_root))
     finally:
         torch.set_num_threads(before)
+    assert {c.cell for c in seen} and len(seen) == 3 * len(CELLS)
+    assert all(c.committed_asr is not None for c in seen), [c.cell for c in seen if c.committed_asr is None]
+    assert [c for c in seen if not c.equal] == []
 
 
 def test_zoo_can_be_disabled(monkeypatch, mutag, session_cache, tmp_path):

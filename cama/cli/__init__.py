@@ -11,7 +11,8 @@ warnings.filterwarnings("ignore", message=".*contrib.*experimental.*")
 
 
 class CamaGroup(click.Group):
-    """Turns a :class:`CamaError` into one message on stderr and exit status 2."""
+    """Turns a :class:`CamaError` into one message on stderr and exit status 2, and Ctrl-C into
+    one line and status 130 (as a shell reports SIGINT), in every command."""
 
     def invoke(self, ctx):
         try:
@@ -19,6 +20,9 @@ class CamaGroup(click.Group):
         except CamaError as exc:
             click.echo(f"Error: {exc}", err=True)
             ctx.exit(2)
+        except KeyboardInterrupt:
+            click.echo("Interrupted; records written before the interrupt are kept (each is whole).", err=True)
+            ctx.exit(130)
 
 
 @click.group(cls=CamaGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -40,7 +40,8 @@ from .common import (
               type=click.Choice(["cam", "gradcam", "gradcam-avg"]), help="Node importance for CAMA attacks.")
 @click.option("--adaptive-every", default=0, type=int, help="Re-score importance every k flips (0 = off).")
 @click.option("-p", "--param", "params", multiple=True, help="Attack parameter key=value (repeatable).")
-@click.option("--max-graphs", type=int, default=None, help="Attack a seeded sample of at most N correct graphs.")
+@click.option("--max-graphs", type=click.IntRange(min=0), default=None,
+              help="Attack a seeded sample of at most N correct test graphs (0 = all, as in cama bench).")
 @click.option("--save-adversarial", type=click.Path(dir_okay=False), default=None,
               help="Write the adversarial graphs (all budgets) to this file (see cama.adversarial).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="runs", show_default=True,
@@ -67,9 +68,11 @@ def attack(dataset, model, attack_names, budgets, budget_kind, seed, surrogate, 
     from ..constraints import check_applicable, parse_constraints
     from ..data import load_dataset
     from ..evaluate import DEFAULT_TRANSFER_MARGIN, evaluate_attack
-    from ..records import write_record
+    from .common import RecordSink, require_writable
 
     check_arch(model)
+    require_writable(out_dir, "--out")
+    require_writable(save_adversarial, "--save-adversarial", is_file=True)
     if transfer_margin is not None and not surrogate:
         raise CamaError("--transfer-margin only applies in transfer mode; add --surrogate ARCH.")
     names = list(ATTACKS) if attack_names == "all" else split_list(attack_names)
@@ -90,7 +93,7 @@ def attack(dataset, model, attack_names, budgets, budget_kind, seed, surrogate, 
         sur = sur_victim.model
         if surrogate != sur_victim.arch:  # a checkpoint file: records name its architecture and file
             sur_name = f"{sur_victim.arch}:{os.path.basename(surrogate)}"
-    rows, adversarial, pairing = [], {}, {}
+    rows, adversarial, pairing, sink = [], {}, {}, RecordSink(out_dir)
     for atk in atks:
         outcome = evaluate_attack(victim.model, ds, victim.split["test"], atk, budget_list, victim_name=model,
                                   victim_seed=seed, seed=seed, surrogate=sur, surrogate_name=sur_name,
@@ -99,13 +102,17 @@ def attack(dataset, model, attack_names, budgets, budget_kind, seed, surrogate, 
                                       DEFAULT_TRANSFER_MARGIN if transfer_margin is None else transfer_margin),
                                   constraints=constraint_names)
         for rec in outcome.records:
-            write_record(out_dir, rec)
+            sink.write(rec)
             rows.append(rec)
             if fmt == "json":
                 click.echo(json.dumps(rec, sort_keys=True))
         for b, graphs in outcome.adversarial.items():
             adversarial[f"{atk.name}@{b}"] = graphs
             pairing[f"{atk.name}@{b}"] = {"dataset_index": outcome.graph_index, "fooled": outcome.fooled[b]}
+    if fmt == "table":
+        title = (f"{ds.name} / {model} (seed {seed}, clean acc {victim.test_acc:.3f}"
+                 f"{', surrogate ' + surrogate if surrogate else ''}): attack success rate per budget")
+        print_attack_table(rows, title)
     if save_adversarial:
         from victims.zoo_index import sha256
 
@@ -114,11 +121,14 @@ def attack(dataset, model, attack_names, budgets, budget_kind, seed, surrogate, 
         digest = sha256(victim.path) if victim.path else None
         runs = {f"{r['attack']}@{r['budget']}": {k: r[k] for k in ("run_id", "params", "budget_kind", "surrogate",
                                                                    "max_graphs", "asr")} for r in rows}
-        save(save_adversarial, adversarial, {"dataset": ds.name, "victim": model, "seed": seed,
-                                             "victim_sha256": digest, "runs": runs}, pairing)
-        click.echo(f"adversarial graphs written to {save_adversarial}", err=True)
+        try:
+            save(save_adversarial, adversarial, {"dataset": ds.name, "victim": model, "seed": seed,
+                                                 "victim_sha256": digest, "runs": runs}, pairing)
+            click.echo(f"adversarial graphs written to {save_adversarial}", err=True)
+        except OSError as exc:
+            sink.finish()
+            raise CamaError(f"Writing the adversarial graphs to {save_adversarial} failed ({exc.strerror or exc}); "
+                            "pass --save-adversarial a writable path and re-run.") from exc
+    sink.finish()
     if fmt == "table":
-        title = (f"{ds.name} / {model} (seed {seed}, clean acc {victim.test_acc:.3f}"
-                 f"{', surrogate ' + surrogate if surrogate else ''}): attack success rate per budget")
-        print_attack_table(rows, title)
         click.echo(f"{len(rows)} run records in {out_dir}/", err=True)

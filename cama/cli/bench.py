@@ -78,6 +78,9 @@ def bench(config_path, datasets_, victims_, seeds, attack_names, params, exclude
       attack = "cama-node"             # registry name when the label differs
       rounds = 0                       # other keys: attack parameters
     """
+    from .common import require_writable
+
+    require_writable(leaderboard_out, "--leaderboard")
     from ..bench import (
         DONE,
         NOT_APPLICABLE,
@@ -129,8 +132,8 @@ def bench(config_path, datasets_, victims_, seeds, attack_names, params, exclude
 @click.option("--runs", default="results/runs", show_default=True, type=click.Path(file_okay=False),
               help="Folder of JSON run records (searched recursively).")
 @click.option("--out", default="results", show_default=True, type=click.Path(file_okay=False))
-@click.option("--victims-md", default="results/victims.md", show_default=True,
-              help="Clean-accuracy table to include (skipped when missing).")
+@click.option("--victims-md", default=None, type=click.Path(dir_okay=False, exists=True),
+              help="Clean-accuracy table to include [results/victims.md when it exists here].")
 @click.option("--transfer-runs", default=None, type=click.Path(file_okay=False, exists=True),
               help="Records of a transfer grid (cama bench --config transfer.toml): adds the surrogate × victim "
                    "transferability matrix (tables, transfer.csv, heatmaps).")
@@ -155,7 +158,16 @@ def leaderboard(runs, out, victims_md, transfer_runs, constrained_runs, cost_run
       cama leaderboard --runs results/runs/bench --defended-runs results/runs/defended --out results/
     """
     from ..leaderboard import write_leaderboard
+    from .common import require_writable
 
+    require_writable(out, "--out")
+    if victims_md is None:
+        from pathlib import Path
+
+        victims_md = "results/victims.md" if Path("results/victims.md").is_file() else None
+        if victims_md is None:
+            click.echo("note: no victims section (results/victims.md is not in this folder); pass --victims-md PATH "
+                       "to include the clean-accuracy table", err=True)
     for path in write_leaderboard(runs, out, command_line(), victims_md, transfer_runs, constrained_runs,
                                   cost_runs, defended_runs):
         click.echo(f"wrote {path}")

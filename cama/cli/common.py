@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import shlex
 import sys
+from pathlib import Path
 
 import click
 
 from ..errors import CamaError
+from ..paths import is_writable_dir
 
 
 def split_list(text: str) -> list[str]:
@@ -15,6 +17,42 @@ def split_list(text: str) -> list[str]:
 
 def command_line() -> str:
     return "cama " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+
+
+def require_writable(path: str | Path | None, option: str, *, is_file: bool = False) -> None:
+    """Before any work: fail when ``path`` (a folder, or a file's folder) cannot take new files."""
+    if path is None:
+        return
+    folder = Path(path).parent if is_file else Path(path)
+    if (folder.exists() and not folder.is_dir()) or not is_writable_dir(folder):
+        raise CamaError(f"{option} {path}: {folder} is not a writable folder (read-only file system or no "
+                        f"permission); pass {option} a writable path. Nothing was run.")
+
+
+class RecordSink:
+    """Writes run records into ``folder`` as they come; a failed write (disk full, folder gone
+    read-only) stops writing but not the work, so the results can still be printed before
+    :meth:`finish` raises one clear error."""
+
+    def __init__(self, folder: str | Path, option: str = "--out"):
+        self.folder, self.option = Path(folder), option
+        self.written, self.error = 0, None
+
+    def write(self, record: dict) -> None:
+        from ..records import write_record
+
+        if self.error is None:
+            try:
+                write_record(self.folder, record)
+                self.written += 1
+            except OSError as exc:
+                self.error = exc
+
+    def finish(self) -> None:
+        if self.error is not None:
+            raise CamaError(f"Writing run records to {self.folder} failed ({self.error.strerror or self.error}); "
+                            f"{self.written} were written, the rest are printed above only. Pass {self.option} a "
+                            "writable folder and re-run.")
 
 
 def print_table(rows: list[dict], columns: list[str], title: str | None = None) -> None:
@@ -91,10 +129,13 @@ def print_attack_table(records: list[dict], title: str) -> None:
     budgets = sorted({r["budget"] for r in records})
     kind = records[0]["budget_kind"] if records else "ratio"
     rows = []
+    unfaithful = False
     for name in dict.fromkeys(r["attack"] for r in records):
         mine = {r["budget"]: r for r in records if r["attack"] == name}
         last = mine[max(mine)]
-        row = {"attack": name, "attacked": last["n_attacked"]}
+        mark = "†" if last.get("relaxation") == "unfaithful" else ""
+        unfaithful |= bool(mark)
+        row = {"attack": name + mark, "attacked": last["n_attacked"]}
         row |= {f"ASR@{b:g}": mine[b]["asr"] if b in mine else float("nan") for b in budgets}
         if "asr_unnoticeable" in last:  # fooled by a graph that passes the dataset's noticeability tests
             row["unnoticed@" + f"{max(mine):g}"] = last["asr_unnoticeable"]
@@ -103,3 +144,6 @@ def print_attack_table(records: list[dict], title: str) -> None:
         rows.append(row)
     cols = list(rows[0]) if rows else []
     print_table(rows, cols, title=title + ("" if kind == "ratio" else " (budget = edit count)"))
+    if unfaithful:
+        click.echo("† run with --allow-unfaithful: the model's edge weights are not a faithful relaxation, so this "
+                   "gradient attack optimised another model (README \"Edge weights\").", err=True)

@@ -86,3 +86,22 @@ class MaskedMeanSAGE(nn.Module):
             return self.head(global_mean_pool(torch.relu(self.conv(x, edge_index)), batch))
         finally:
             clear_masks(self)
+
+
+class RaisesLater(SumPoolNoWeight):
+    """Passes the first check, then raises on forward call number $CAMA_TEST_RAISE_AFTER + 1."""
+
+    calls = 0
+
+    def forward(self, x, edge_index, batch):
+        import os
+
+        type(self).calls += 1
+        if type(self).calls > int(os.environ.get("CAMA_TEST_RAISE_AFTER", "1")):
+            raise RuntimeError("index 7 is out of bounds for dimension 0")
+        return super().forward(x, edge_index, batch)
+
+
+def build_raises_later(num_features, num_classes):
+    RaisesLater.calls = 0
+    return RaisesLater(num_features, num_classes)

@@ -1,0 +1,61 @@
+"""Re-run committed leaderboard cells from the victim zoo and compare them with their records.
+
+The check behind the reproducibility contract (``cama.environment``): a cell of a seeded,
+deterministic attack re-run from its zoo victim must give the committed ASR and attacked count
+at every budget. ``tests/test_zoo.py`` runs :data:`CELLS` on seed 0; ``benchmarks/reproducibility.py``
+runs them under every CPU kernel family and thread count the machine offers and prints what moves.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: committed cells of deterministic (seeded) attacks (one GCN, one GAT, …; the batched RBCD ones
+#: guard its speed-ups, which must leave every flip as it was)
+CELLS = (("MUTAG", "gcn", "cama-node"), ("MUTAG", "gat", "gradargmax"), ("PROTEINS", "gat", "degree"),
+         ("IMDB-BINARY", "gin", "cama-node-1pass"), ("MUTAG", "gin", "prbcd"), ("IMDB-BINARY", "gin", "grbcd"))
+
+
+@dataclass(frozen=True)
+class Comparison:
+    cell: str
+    budget: float
+    asr: float
+    committed_asr: float | None  #: None: no committed record of this run id
+    n_attacked: int
+    committed_n_attacked: int | None
+
+    @property
+    def equal(self) -> bool:
+        return (self.asr, self.n_attacked) == (self.committed_asr, self.committed_n_attacked)
+
+
+def rerun_committed(tu_root: str | Path | None = None, cells=CELLS, seed: int = 0,
+                    config: str | Path = ROOT / "bench.toml",
+                    runs: str | Path = ROOT / "results" / "runs" / "bench") -> Iterator[Comparison]:
+    """Every budget of every ``(dataset, victim, attack label)`` cell of ``config`` at ``seed``,
+    re-run on its zoo victim, beside the committed record of the same run id."""
+    from victims.store import get_victim
+
+    from .bench import BenchConfig, make_cells, run_cell
+    from .data import load_dataset
+    from .errors import CamaError
+    from .records import load_records
+
+    committed = {r["run_id"]: r for r in load_records(runs)}
+    cfg = BenchConfig.from_toml(config)
+    chosen = [c for c in make_cells(cfg) if (c.dataset, c.victim, c.spec.label) in cells and c.seed == seed]
+    if len(chosen) != len(cells):
+        raise CamaError(f"{config} lacks some of the cells {cells} at seed {seed}.")
+    for cell in chosen:
+        ds = load_dataset(cell.dataset, root=tu_root)
+        victim = get_victim(ds, cell.victim, cell.seed, device="cpu", progress=False)
+        if victim.source != "zoo":
+            raise CamaError(f"{cell.name}: no zoo victim (got a {victim.source} one); the zoo is results/zoo.")
+        for rec in run_cell(cell, cfg, ds, victim):
+            old = committed.get(rec["run_id"], {})
+            yield Comparison(cell.name, rec["budget"], rec["asr"], old.get("asr"), rec["n_attacked"],
+                             old.get("n_attacked"))
