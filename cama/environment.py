@@ -11,14 +11,29 @@ from __future__ import annotations
 
 import functools
 import platform
+import site
+import sys
 from importlib import metadata
+
+
+def _site_dirs() -> list[str]:
+    """The interpreter's own site-packages folders (not folders a library adds to ``sys.path``)."""
+    dirs = list(site.getsitepackages()) if hasattr(site, "getsitepackages") else []
+    if site.ENABLE_USER_SITE:
+        dirs.append(site.getusersitepackages())
+    return [d for d in dirs if d in sys.path] or list(sys.path)
 
 
 @functools.lru_cache(maxsize=1)
 def packages() -> dict[str, str]:
-    """Every installed distribution of this interpreter, ``{name: version}`` sorted by name."""
+    """Every distribution installed in this interpreter's site-packages, ``{name: version}``.
+
+    Only the site folders count: a Ray worker puts Ray's vendored copies (``ray/thirdparty_files``:
+    colorama, psutil) on ``sys.path``, and the same run must record the same package set in a
+    worker as in the driver.
+    """
     found = {}
-    for dist in metadata.distributions():
+    for dist in metadata.distributions(path=_site_dirs()):
         name = dist.metadata["Name"]
         if name:
             found[name.lower().replace("_", "-")] = dist.version

@@ -22,7 +22,14 @@ GRID = dict(datasets=["MUTAG"], victims=["gcn"], seeds=[0, 1], budgets=[0.05, 0.
 
 
 def _comparable(records: list[dict]) -> dict[str, dict]:
-    return {r["run_id"]: {k: v for k, v in r.items() if k not in TIMING} for r in records}
+    """Records without their timing, and without the thread count (Ray workers run one thread:
+    `benchmarks/reproducibility.py` measures that threads do not move a cell)."""
+    out = {}
+    for r in records:
+        row = {k: v for k, v in r.items() if k not in TIMING}
+        row["hardware"] = {k: v for k, v in row.get("hardware", {}).items() if k != "torch_threads"}
+        out[r["run_id"]] = row
+    return out
 
 
 def _leaderboard(records: list[dict]):

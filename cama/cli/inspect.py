@@ -42,22 +42,11 @@ def list_attacks():
       cama attacks
       cama attack -d MUTAG -a cama-node -p anchors=16 -p rerank=0
     """
-    from attacks import ATTACKS
-    from attacks.base import PARAM_HELP
+    from ..catalogue import attack_rows, parameter_rows
 
-    rows, used = [], {}
-    for name, cls in ATTACKS.items():
-        params = dict(cls.defaults)
-        if cls.has_rounds():
-            params |= {"rounds": cls.default_rounds, "adaptive_every": 0}
-        for key, value in params.items():
-            used.setdefault(key, (type(value).__name__, cls.choices.get(key), []))[2].append(name)
-        rows.append({"attack": name, "knowledge": cls.knowledge, "targets": "+".join(sorted(cls.targets)),
-                     "edge weights": "yes" if cls.needs_edge_weight else "",
-                     "parameters (-p key=value)": ", ".join(f"{k}={v}" for k, v in params.items()) or "–"})
+    rows = [{k: v for k, v in r.items() if k != "description"} for r in attack_rows()]
     print_table(rows, list(rows[0]), title="Attacks (knowledge: gradients ⊃ queries ⊃ none)")
-    print_table([{"parameter": k, "type": t + (f" ({'/'.join(c)})" if c else ""), "meaning": PARAM_HELP.get(k, ""),
-                  "attacks": ", ".join(names)} for k, (t, c, names) in sorted(used.items())],
+    print_table(parameter_rows(),
                 ["parameter", "type", "meaning", "attacks"], title="Parameters")
 
 
