@@ -2,12 +2,14 @@
 
 Three constraints (``--constraints NAME[,NAME]``):
 
-* ``valence`` (molecular datasets, :mod:`cama.chemistry`): every atom keeps
-  ``Σ bond orders ≤ max_valence(element)``. An added bond is single (order 1). Under the
-  constraint a removed bond is counted as freeing one unit (exact for single bonds, conservative
-  for aromatic/double ones), so the rule needs only node-level data and holds for every prefix
-  of a ranked list. A feature edit that switches an atom's element is allowed only if the atom's
-  clean valence fits the new element, and the atom's flips then obey the smaller of both limits.
+* ``valence`` (molecular datasets, :mod:`cama.chemistry`): the edited molecule stays valid to
+  RDKit. On the Kekulé form of a clean molecule that is a node-level rule: every atom keeps
+  ``Σ bond orders + explicit H ≤ max_valence(element, charge)`` (RDKit's limit). An added bond
+  is single (order 1); a removed bond is counted as freeing one unit (exact for single bonds,
+  conservative for double ones), so the rule needs only node-level data and holds for every
+  prefix of a ranked list. A feature edit that switches an atom's element (the atom becomes
+  neutral) is allowed only if the atom's clean valence fits the new element, and the atom's
+  flips then obey the smaller of both limits. Unnamed labels (NCI1) use the observed-degree limits instead.
 * ``degree``: Nettack's power-law likelihood-ratio test (Zügner et al., KDD 2018) between the
   clean and the perturbed graph's degree sequences (degrees ≥ ``D_MIN`` = 2): with
   ``α(n, S) = 1 + n / (S − n log(D_MIN − ½))`` and
@@ -27,8 +29,10 @@ Attacks also use :meth:`ConstraintState.allowed` to drop disallowed candidates b
 on flips that survive.
 
 **Noticeability** (:meth:`ConstraintState.measure`, every record with or without constraints):
-per adversarial graph whether it keeps a valid valence (molecular datasets; exact bond orders),
-passes the degree test, and keeps its number of components, and its Λ.
+per adversarial graph whether it is a valid molecule (``valence_ok``: RDKit sanitizes it, where
+atoms and bonds are named; the observed-degree rule on NCI1), its change in RDKit's QED
+drug-likeness (``qed_change``, RDKit-valid molecules), whether it passes the degree test and
+keeps its number of components, and its Λ.
 """
 from __future__ import annotations
 
@@ -168,6 +172,9 @@ class ConstraintState:
     max_valence: Tensor | None = None
     bond_keys: Tensor | None = None
     bond_orders: Tensor | None = None
+    limit0: Tensor | None = None
+    molecules: object | None = None      # cama.chemistry.Molecules (RDKit validity in measure)
+    graph_ids: list[int] | None = None   # dataset index of each graph of the batch
     #: (edge_index, its bridges) of the last graph :meth:`_bridges` was asked about
     _bridge_cache: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
@@ -195,6 +202,8 @@ class ConstraintState:
             state.label0 = torch.cat([mol.node_label[i] for i in graph_ids]).to(dev)
             state.valence0 = torch.cat([mol.valence[i] for i in graph_ids]).to(dev)
             state.max_valence = mol.max_valence.to(dev)
+            state.limit0 = torch.cat([mol.node_limit[i] for i in graph_ids]).to(dev)
+            state.molecules, state.graph_ids = mol, list(graph_ids)
             if mol.bond_orders:
                 state.bond_keys, state.bond_orders = cls._bonds(batch, mol, graph_ids)
         elif "valence" in names:
@@ -222,7 +231,9 @@ class ConstraintState:
         pick = (lambda t: None if t is None else t[node])
         return replace(self, ptr=ptr, graph=torch.repeat_interleave(torch.arange(ids.numel(), device=ids.device), sizes),
                        deg0=self.deg0[node], n0=self.n0[ids], s0=self.s0[ids], comps0=self.comps0[ids],
-                       label0=pick(self.label0), valence0=pick(self.valence0), bond_keys=None, bond_orders=None)
+                       label0=pick(self.label0), valence0=pick(self.valence0), limit0=pick(self.limit0),
+                       bond_keys=None, bond_orders=None, molecules=None,
+                       graph_ids=None if self.graph_ids is None else [self.graph_ids[i] for i in ids.tolist()])
 
     # --- labels and limits --------------------------------------------------------------
     def _labels(self, x: Tensor) -> Tensor:
@@ -230,12 +241,11 @@ class ConstraintState:
         return x[:, self.label_offset:self.label_offset + L].argmax(1)
 
     def _limit(self, x: Tensor | None) -> Tensor:
-        """Per node: the valence limit under the constraint (the smaller of the clean and current
-        element's maximum)."""
-        lim = self.max_valence[self.label0]
-        if x is not None:
-            lim = torch.minimum(lim, self.max_valence[self._labels(x)])
-        return lim
+        """Per node: the valence limit under the constraint — the clean atom's (element and charge),
+        and where ``x`` switched the atom the smaller of that and the neutral new element's."""
+        if x is None:
+            return self.limit0
+        return torch.minimum(self.limit0, self.max_valence[self._labels(x)])
 
     def allowed_labels(self) -> Tensor:
         """[N, L] bool: may node i become label l (its clean valence fits l's maximum)?"""
@@ -345,7 +355,9 @@ class ConstraintState:
         out = {"degree_lr": torch.where(tested, lr, torch.zeros_like(lr)), "degree_tested": tested,
                "degree_ok": (lr < LR_THRESHOLD) | ~tested,
                "connected_ok": components(adv.edge_index, self.graph, G) <= self.comps0}
-        if self.molecular:
+        if self.molecules is not None and self.molecules.rdkit:
+            out |= self._rdkit(clean, adv, flips)
+        elif self.molecular:
             val = self.valence0.clone()
             if flips.numel():
                 keys = pair_keys(flips[:, 0], flips[:, 1], N)
@@ -357,6 +369,46 @@ class ConstraintState:
                     order = torch.ones_like(keys, dtype=torch.float64)
                 change = torch.where(present, -order, order)
                 val.index_add_(0, flips[:, 0], change).index_add_(0, flips[:, 1], change)
-            bad = val > self.max_valence[self._labels(adv.x)] + _TOL
+            bad = val > self.max_valence[self._labels(adv.x)] + _TOL  # observed degree of the current label
             out["valence_ok"] = torch.bincount(self.graph[bad], minlength=G) == 0
         return out
+
+    def _rdkit(self, clean, adv, flips: Tensor) -> dict[str, Tensor]:
+        """``valence_ok`` (RDKit sanitizes the edited molecule) and ``qed_change`` (QED of the
+        edited minus the clean molecule; 0 where either is not valid) per graph."""
+        from .chemistry import edited_valid, qed
+
+        mol, G, dev = self.molecules, clean.num_graphs, clean.x.device
+        labels = self._labels(adv.x).cpu()
+        ptr = self.ptr.cpu()
+        by_graph = [[] for _ in range(G)]
+        for u, v in flips.cpu().tolist():
+            by_graph[int(self.graph[u])].append((u, v))
+        valid, change = torch.zeros(G, dtype=torch.bool), torch.zeros(G, dtype=torch.float64)
+        ei = clean.edge_index.cpu()
+        for g in range(G):
+            lo, hi = int(ptr[g]), int(ptr[g + 1])
+            i = self.graph_ids[g]
+            own = ei[:, (ei[0] >= lo) & (ei[0] < hi)] - lo
+            bonds = mol.bonds(i, own)
+            for u, v in by_graph[g]:
+                key = (u - lo, v - lo)
+                if bonds.pop(key, None) is None:
+                    bonds[key] = 1.0
+            if not by_graph[g] and bool((labels[lo:hi] == mol.node_label[i]).all()):
+                valid[g] = i not in mol.invalid  # unedited: the clean molecule, QED unchanged
+                continue
+            atoms = mol.atoms(i, labels[lo:hi])
+            valid[g] = edited_valid(*atoms, bonds)
+            if valid[g] and i not in mol.invalid:
+                before, after = self._clean_qed(i, mol.atoms(i), mol.bonds(i, own)), qed(*atoms, bonds)
+                change[g] = 0.0 if before is None or after is None else after - before
+        return {"valence_ok": valid.to(dev), "qed_change": change.to(dev)}
+
+    def _clean_qed(self, i: int, atoms, bonds) -> float | None:
+        from .chemistry import qed
+
+        cache = self.molecules.qed_cache
+        if i not in cache:
+            cache[i] = qed(*atoms, bonds)
+        return cache[i]

@@ -22,7 +22,7 @@ from torch_geometric.data import Data
 from torch_geometric.utils import degree as node_degree
 
 from .errors import CamaError
-from .chemistry import STANDARD_VALENCE, bond_order, label_names, molecules
+from .chemistry import bond_order, is_element, label_names, molecules
 from .featurize import Featurizer, degree_featurizer
 from .paths import cache_root, data_root, is_writable_dir
 from .synthetic import SYNTHETIC_NAME, make_synthetic_motifs
@@ -174,7 +174,7 @@ def load_dataset(name: str, root: str | Path | None = None, use_node_attr: bool 
     names = label_names(tu.raw_dir, name)
     node_names = names.get("node")
     orders = {k: bond_order(v) for k, v in names.get("edge", {}).items()}
-    molecular = bool(node_names) and all(v in STANDARD_VALENCE for v in node_names.values())
+    molecular = bool(node_names) and all(is_element(v) for v in node_names.values())
     with_orders = molecular and bool(orders) and None not in orders.values() and tu.num_edge_labels > 0
     order_of = torch.tensor([orders[k] for k in range(len(orders))]) if with_orders else None
     graphs, edge_orders = [], []

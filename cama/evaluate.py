@@ -35,6 +35,7 @@ from torch import Tensor
 from torch_geometric.data import Batch, Data
 
 from .budget import Budget
+from .stats import wilson
 from .constraints import ConstraintState, check_applicable, parse_constraints, unnoticeable_tests
 from .data import GraphDataset
 from .device import synchronize
@@ -250,11 +251,12 @@ def evaluate_attack(model: torch.nn.Module, dataset: GraphDataset, test_idx, att
                "attacked_ids": sorted(target_ids),
                "fooled_ids": sorted(i for i, f in zip(target_ids, fooled[str(b)]) if f),
                "sampled": n_att < len(correct), "clean_acc": clean_acc, "adv_acc": clean_acc * (1 - asr), "asr": asr,
+               "asr_ci": list(wilson(n_success, n_att)),
                "asr_full_prefix": st["success_full_prefix"] / n_att if n_att else 0.0,
                "mean_edge_flips": flips / n_att if n_att else 0.0,
                "mean_feature_edits": st["feats"] / n_att if n_att else 0.0,
                "seconds_per_graph": (attack_s + st["eval_s"]) / n_att if n_att else 0.0,
-               **noticeability(notice[str(b)], fooled[str(b)], tests),
+               **noticeability(notice[str(b)], fooled[str(b)], tests, _validity_check(dataset)),
                "queries_per_graph": (attack_queries + st["queries"]) / n_att if n_att else 0.0,
                "device": str(device), "versions": versions(), "packages": packages(),
                "hardware": hardware(), "created_at": now()}
@@ -271,11 +273,18 @@ def _split_like(ids: list[int], chunks: list[list]) -> list[list[int]]:
     return out
 
 
-def noticeability(per_graph: dict[str, list], fooled: list[bool], tests: tuple[str, ...]) -> dict:
+def _validity_check(dataset) -> str | None:
+    mol = dataset.extra.get("molecules")
+    return None if mol is None else mol.check
+
+
+def noticeability(per_graph: dict[str, list], fooled: list[bool], tests: tuple[str, ...],
+                  validity_check: str | None = None) -> dict:
     """Record fields: the share of adversarial graphs passing each test (``valence_ok`` only on
-    molecules), the share tested by the degree test, the mean Λ, and ``asr_unnoticeable`` = the
-    share of attacked graphs fooled by an adversarial graph that passes every test of ``tests``
-    (:func:`cama.constraints.unnoticeable_tests`)."""
+    molecules: RDKit-valid, or the observed-degree rule — ``valence_check`` says which), the mean
+    QED change over the valid adversarial molecules (RDKit datasets), the share tested by the degree test, the mean Λ, and
+    ``asr_unnoticeable`` = the share of attacked graphs fooled by an adversarial graph that passes
+    every test of ``tests`` (:func:`cama.constraints.unnoticeable_tests`)."""
     n = len(fooled)
     share = lambda key: (sum(map(bool, per_graph[key])) / n if n else 0.0) if key in per_graph else None
     passes = [f and all(per_graph[f"{t}_ok"][i] for t in tests if f"{t}_ok" in per_graph)
@@ -283,8 +292,16 @@ def noticeability(per_graph: dict[str, list], fooled: list[bool], tests: tuple[s
     lr = per_graph.get("degree_lr", [])
     return {"noticeability": {"valence_ok": share("valence_ok"), "degree_ok": share("degree_ok"),
                               "degree_tested": share("degree_tested"), "connected_ok": share("connected_ok"),
-                              "mean_degree_lr": sum(lr) / len(lr) if lr else 0.0, "tests": list(tests)},
+                              "mean_degree_lr": sum(lr) / len(lr) if lr else 0.0, "tests": list(tests)}
+                             | ({"valence_check": validity_check} if validity_check else {})
+                             | ({"qed_change": _mean_over_valid(per_graph)} if "qed_change" in per_graph else {}),
             "asr_unnoticeable": sum(passes) / n if n else 0.0}
+
+
+def _mean_over_valid(per_graph: dict[str, list]) -> float | None:
+    """Mean QED change over the adversarial graphs that are valid molecules (None when none is)."""
+    vals = [q for q, ok in zip(per_graph["qed_change"], per_graph["valence_ok"]) if ok]
+    return sum(vals) / len(vals) if vals else None
 
 
 def run_params(attack, transfer_margin: float | None, constraints: tuple[str, ...] = ()) -> dict:

@@ -10,7 +10,9 @@ over victims and seeds:
 * ``constrained ASR``: the attack under the constraints (every graph passes by construction);
 * ``kept`` = constrained ÷ unconstrained ASR;
 * ``valid`` / ``degree ok`` / ``connected``: the share of the unconstrained attack's adversarial
-  graphs that keep a valid valence (molecules), pass the degree test, keep their components.
+  graphs that are valid molecules (RDKit sanitizes them where atoms and bonds are named, e.g.
+  MUTAG; the observed-degree rule on NCI1), pass the degree test, keep their components;
+* ``ΔQED``: the mean change in RDKit's QED drug-likeness of those molecules (RDKit datasets).
 """
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from .errors import CamaError
 from .records import load_records
 
 COLUMNS = ["dataset", "constraints", "attack", "ASR", "unnoticed ASR", "constrained ASR", "kept", "valid",
-           "degree ok", "connected", "cells"]
+           "ΔQED", "degree ok", "connected", "cells"]
 
 
 def unnoticeable_frame(records: list[dict], budget: float = 0.1) -> pd.DataFrame:
@@ -34,7 +36,7 @@ def unnoticeable_frame(records: list[dict], budget: float = 0.1) -> pd.DataFrame
         rows.append({"dataset": r["dataset"], "victim": r["victim"], "seed": r["victim_seed"],
                      "attack": r.get("label", r["attack"]), "constraints": r["params"].get("constraints", ""),
                      "asr": r["asr"], "unnoticed": r.get("asr_unnoticeable"), "valid": n.get("valence_ok"),
-                     "degree_ok": n.get("degree_ok"), "connected": n.get("connected_ok")})
+                     "qed": n.get("qed_change"), "degree_ok": n.get("degree_ok"), "connected": n.get("connected_ok")})
     df = pd.DataFrame(rows)
     if df.empty:
         return pd.DataFrame(columns=COLUMNS)
@@ -46,11 +48,12 @@ def unnoticeable_frame(records: list[dict], budget: float = 0.1) -> pd.DataFrame
         return pd.DataFrame(columns=COLUMNS)
     out = both.groupby(["dataset", "constraints_c", "attack"], sort=False).agg(
         ASR=("asr", "mean"), unnoticed=("unnoticed", "mean"), constrained=("asr_c", "mean"),
-        valid=("valid", "mean"), degree_ok=("degree_ok", "mean"), connected=("connected", "mean"),
+        valid=("valid", "mean"), qed=("qed", "mean"), degree_ok=("degree_ok", "mean"), connected=("connected", "mean"),
         cells=("asr", "size")).reset_index()
     out["kept"] = out.constrained / out.ASR.where(out.ASR > 0)
     out = out.rename(columns={"constraints_c": "constraints", "unnoticed": "unnoticed ASR",
-                              "constrained": "constrained ASR", "degree_ok": "degree ok"})
+                              "constrained": "constrained ASR", "degree_ok": "degree ok",
+                              "qed": "ΔQED"})
     order = {d: i for i, d in enumerate(dict.fromkeys(df.dataset))}
     out = out.assign(_d=out.dataset.map(order)).sort_values(["_d", "constrained ASR"], ascending=[True, False])
     return out[COLUMNS].reset_index(drop=True)
@@ -68,18 +71,20 @@ def load_unnoticeable(runs: str | Path, budget: float = 0.1) -> pd.DataFrame:
 def summary(frame: pd.DataFrame) -> pd.DataFrame:
     """Per attack, over datasets: mean ASR, unnoticed ASR, constrained ASR, kept, validity shares."""
     out = frame.groupby("attack").agg({"ASR": "mean", "unnoticed ASR": "mean", "constrained ASR": "mean",
-                                       "valid": "mean", "degree ok": "mean", "connected": "mean"})
+                                       "valid": "mean", "ΔQED": "mean", "degree ok": "mean", "connected": "mean"})
     out["kept"] = out["constrained ASR"] / out["ASR"].where(out["ASR"] > 0)
     return out.sort_values("constrained ASR", ascending=False).reset_index()
 
 
 NOTE = ("Same victims, seeds and attacked graphs; each attack run unconstrained (`cama bench --config "
         "constrained.toml --constraints none`) and under the dataset's constraints (`cama bench --config "
-        "constrained.toml`): molecules keep valid valences and their components (valence,connected), the "
+        "constrained.toml`): molecules stay valid to RDKit (NCI1, whose atoms are unnamed: within the degrees its "
+        "clean graphs show) and keep their components (valence,connected), the "
         "other datasets pass Nettack's degree-distribution test and keep their components (degree,connected). "
         "`unnoticed ASR` counts only graphs the unconstrained attack fooled with a graph that passes those "
         "tests; `kept` = constrained ÷ unconstrained ASR; `valid` / `degree ok` / `connected` = share of the "
-        "unconstrained attack's adversarial graphs passing each test (valid: molecules only).")
+        "unconstrained attack's adversarial graphs passing each test (valid: molecules only); `ΔQED` = mean "
+        "change of RDKit's QED drug-likeness of those molecules (datasets with named atoms).")
 
 
 def markdown(frame: pd.DataFrame, budget: float = 0.1) -> list[str]:

@@ -49,7 +49,8 @@ def tu_root(tmp_path_factory, session_cache) -> Path:
     if not SHARED_TU.is_dir():
         pytest.skip(f"shared TU data not found at {SHARED_TU}")
     root = tmp_path_factory.mktemp("tu-readonly")
-    for name in ("MUTAG", "PROTEINS", "IMDB-BINARY", "ENZYMES", "IMDB-MULTI", "REDDIT-BINARY", "PTC_MR", "NCI1"):
+    for name in ("MUTAG", "PROTEINS", "IMDB-BINARY", "ENZYMES", "IMDB-MULTI", "REDDIT-BINARY", "PTC_MR", "NCI1",
+                 "Mutagenicity"):
         shutil.copytree(SHARED_TU / name / "raw", root / name / "raw")
     _make_read_only(root)
     yield root
