@@ -8,6 +8,7 @@ import json
 import pandas as pd
 
 from .errors import CamaError
+from .stats import compare, merge, outcome_of, wilson
 
 KEYS = ["dataset", "victim", "attack", "budget_kind", "budget"]
 #: the leaderboard grid's dataset order (bench.toml); other datasets follow alphabetically
@@ -77,12 +78,29 @@ def aggregate(records: list[dict]) -> pd.DataFrame:
     out = g.agg(asr_mean=("asr", "mean"), asr_std=("asr", lambda s: s.std(ddof=0)),
                 adv_acc_mean=("adv_acc", "mean"), adv_acc_std=("adv_acc", lambda s: s.std(ddof=0)),
                 clean_acc_mean=("clean_acc", "mean"), n_seeds=("victim_seed", "nunique"),
-                n_attacked=("n_attacked", "sum"), sampled=("sampled", "any"),
+                n_attacked=("n_attacked", "sum"), n_success=("n_success", "sum"), sampled=("sampled", "any"),
                 seconds_per_graph=("seconds_per_graph", "mean"), queries_per_graph=("queries_per_graph", "mean"),
                 mean_edge_flips=("mean_edge_flips", "mean"), mean_feature_edits=("mean_feature_edits", "mean"),
                 group=("group", "first"), knowledge=("knowledge", "first"), relaxation=("relaxation", "first"))
     out = out.reset_index()
+    ci = [wilson(int(k), int(n)) for k, n in zip(out.n_success, out.n_attacked)]
+    out["asr_lo"], out["asr_hi"] = [c[0] for c in ci], [c[1] for c in ci]
     out.attrs["records_used"] = n_used  # after superseded duplicates are dropped
+    out.attrs["outcomes"] = _outcomes(df, g)
+    return out
+
+
+def _outcomes(df: pd.DataFrame, groups) -> dict[tuple, dict | None]:
+    """Per aggregate key: the per-graph outcomes pooled over seeds (:mod:`cama.stats`), or None
+    when a record of the key has none."""
+    if "fooled_ids" not in df:
+        return {key: None for key in groups.groups}
+    cols = ["victim_seed", "attacked_ids", "fooled_ids"]
+    out = {}
+    for key, part in groups:
+        recs = [{k: v for k, v in zip(cols, row) if isinstance(v, list) or k == "victim_seed"}
+                for row in part[cols].itertuples(index=False)]
+        out[key] = merge(outcome_of(r) for r in recs)
     return out
 
 
@@ -140,53 +158,74 @@ CAMA_STRUCTURE = ("cama-node", "cama-subgraph", "cama-grad")
 RBCD = ("grbcd", "prbcd")
 SEARCH_FREE = ("search-random", "search-degree")
 #: Graph-CAM attacks and their importance-free twins (the same search, other anchors)
-TWINS = {"cama-node": SEARCH_FREE, "cama-grad": ("search-grad",)}
+TWINS = {"cama-node": SEARCH_FREE, "cama-grad": ("search-grad",),
+         "cama-feature": ("feature-rank-random", "feature-rank-degree")}
 
 
 def _at(agg: pd.DataFrame, budget: float) -> pd.DataFrame:
     return agg[(agg.budget_kind == "ratio") & ((agg.budget - budget).abs() < 1e-9)]
 
 
+def _ci(row) -> str:
+    return f"[{row.asr_lo:.2f}, {row.asr_hi:.2f}]"
+
+
+def _outcome(agg: pd.DataFrame, row) -> dict | None:
+    return agg.attrs.get("outcomes", {}).get((row.dataset, row.victim, row.attack, row.budget_kind, row.budget))
+
+
+def _with_tests(rows: list[dict], pairs: list[tuple]) -> pd.DataFrame:
+    """``rows`` with the paired test of each row's (A, B) outcomes: graphs compared, exact McNemar
+    p-value Holm-adjusted over the table's testable rows, and the verdict (:mod:`cama.stats`)."""
+    for row, test in zip(rows, compare(pairs)):
+        row["paired graphs"] = test["pairs"] or None
+        row["p (Holm)"] = test["p (Holm)"]
+        row["verdict"] = test["verdict"]
+    return pd.DataFrame(rows)
+
+
 def standing_table(agg: pd.DataFrame, budget: float = 0.1) -> pd.DataFrame:
     """Per dataset × victim at ρ = ``budget``: the best CAMA structure attack against the best of
-    GRBCD / PRBCD, each with its ASR and victim queries per graph."""
+    GRBCD / PRBCD, each with its ASR, 95 % Wilson interval and victim queries per graph, and the
+    paired test of the two on the graphs both attacked (exact McNemar, Holm over the table)."""
     at = _at(agg, budget)
-    rows = []
+    rows, pairs = [], []
     for ds, victim in section_order(at):
-        part = at[(at.dataset == ds) & (at.victim == victim)].set_index("attack")
+        part = at[(at.dataset == ds) & (at.victim == victim)].set_index("attack", drop=False)
         cama = part.loc[part.index.intersection(CAMA_STRUCTURE)]
         rbcd = part.loc[part.index.intersection(RBCD)]
         if cama.empty or rbcd.empty:
             continue
-        c, r = cama.asr_mean.idxmax(), rbcd.asr_mean.idxmax()
-        rows.append({"dataset": ds, "victim": victim, "best CAMA": c, "ASR": cama.asr_mean[c],
-                     "queries/graph": cama.queries_per_graph[c], "best RBCD": r + ("*" if rbcd.sampled[r] else ""),
-                     "ASR ": rbcd.asr_mean[r], "queries/graph ": rbcd.queries_per_graph[r],
-                     "CAMA − RBCD": cama.asr_mean[c] - rbcd.asr_mean[r]})
-    return pd.DataFrame(rows)
+        c, r = cama.loc[cama.asr_mean.idxmax()], rbcd.loc[rbcd.asr_mean.idxmax()]
+        rows.append({"dataset": ds, "victim": victim, "best CAMA": c.attack, "ASR": c.asr_mean, "95% CI": _ci(c),
+                     "queries/graph": c.queries_per_graph, "best RBCD": r.attack + ("*" if r.sampled else ""),
+                     "ASR ": r.asr_mean, "95% CI ": _ci(r), "queries/graph ": r.queries_per_graph,
+                     "CAMA − RBCD": c.asr_mean - r.asr_mean})
+        pairs.append((_outcome(agg, c), _outcome(agg, r)))
+    return _with_tests(rows, pairs)
 
 
 def ablation_table(agg: pd.DataFrame, budget: float = 0.1) -> pd.DataFrame:
-    """Per dataset × victim at ρ = ``budget``: cama-node (Graph-CAM-chosen candidates) against the
-    same query search over candidates chosen without importance (random, degree), and cama-grad
-    against the same gradient search at random anchors (search-grad), with queries."""
+    """Per dataset × victim at ρ = ``budget`` and Graph-CAM attack: cama-node (Graph-CAM-chosen
+    candidates) against the strongest of the same query search over candidates chosen without
+    importance (random, degree), and cama-grad against the same gradient search at random anchors
+    (search-grad): ASRs with 95 % Wilson intervals, queries, and the paired test (Holm over the
+    table)."""
     at = _at(agg, budget)
-    rows = []
+    rows, pairs = [], []
     for ds, victim in section_order(at):
-        part = at[(at.dataset == ds) & (at.victim == victim)].set_index("attack")
-        row = {"dataset": ds, "victim": victim}
+        part = at[(at.dataset == ds) & (at.victim == victim)].set_index("attack", drop=False)
         for cam, free in TWINS.items():
-            if cam not in part.index or not part.index.intersection(free).size:
+            twins = part.loc[part.index.intersection(free)]
+            if cam not in part.index or twins.empty:
                 continue
-            for name in (cam, *free):
-                if name in part.index:
-                    row[f"{name} ASR"] = part.asr_mean[name]
-                    row[f"{name} q/g"] = part.queries_per_graph[name]
-            best_free = max(part.asr_mean.get(n, float("-inf")) for n in free)
-            row[f"{cam}: Graph-CAM − importance-free"] = part.asr_mean[cam] - best_free
-        if len(row) > 2:
-            rows.append(row)
-    return pd.DataFrame(rows)
+            c, f = part.loc[cam], twins.loc[twins.asr_mean.idxmax()]
+            rows.append({"dataset": ds, "victim": victim, "Graph-CAM attack": cam, "ASR": c.asr_mean,
+                         "95% CI": _ci(c), "q/g": c.queries_per_graph, "importance-free": f.attack,
+                         "ASR ": f.asr_mean, "95% CI ": _ci(f), "q/g ": f.queries_per_graph,
+                         "Graph-CAM − free": c.asr_mean - f.asr_mean})
+            pairs.append((_outcome(agg, c), _outcome(agg, f)))
+    return _with_tests(rows, pairs)
 
 
 GROUP_TITLES = {"structure": "structure attacks (edge-flip budget)", "features": "feature attacks (node budget)",

@@ -1,6 +1,7 @@
 """Leaderboard: aggregate run records (pandas) into tables and plots.
 
-Cells are mean ± std over victim seeds (population std, ddof=0). Per dataset and victim, one
+Cells are the mean ASR over victim seeds with its 95 % Wilson interval (fooled and attacked graphs
+pooled over seeds, :mod:`cama.stats`; the std over seeds is in the CSV). Per dataset and victim, one
 table per *target group* (structure-only, feature-only, both budgets: attacks of different
 targets are never ranked in one column): rows = attacks, columns = budgets, cell = ASR (and
 accuracy under attack); the best ASR per column is bold; ``avg rank`` is the mean over budgets
@@ -40,10 +41,26 @@ from .aggregate import (  # noqa: F401  (re-exported: the public names of cama.l
 )
 from .errors import CamaError
 from .records import load_records, versions, write_text_atomic
+from .stats import count_verdicts
+
+
+TEST_NOTE = ("ASRs with 95 % Wilson intervals (graphs pooled over victim seeds). Verdict: exact McNemar test "
+             "on the graphs both attacks attacked ((seed, graph) pairs), Holm-adjusted over the rows of this table, "
+             "α = 0.05; a row whose records carry no per-graph outcomes is not testable. Left attack against "
+             "right:")
+
+
+def _format_tests(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    if "p (Holm)" in out:
+        out["p (Holm)"] = out["p (Holm)"].map(lambda p: "–" if p is None or pd.isna(p) else f"{p:.2g}")
+    if "paired graphs" in out:
+        out["paired graphs"] = out["paired graphs"].map(lambda n: "–" if n is None or pd.isna(n) else f"{int(n)}")
+    return out
 
 
 def _cell(r, bold: bool) -> str:
-    s = f"{r.asr_mean:.2f} ± {r.asr_std:.2f} ({r.adv_acc_mean:.2f})"
+    s = f"{r.asr_mean:.2f} [{r.asr_lo:.2f}, {r.asr_hi:.2f}] ({r.adv_acc_mean:.2f})"
     return f"**{s}**" if bold else s
 
 
@@ -112,7 +129,9 @@ def write_leaderboard(runs: str | Path, out: str | Path, command: str, victims_m
     superseded = f" ({len(records) - n_used} older duplicates superseded)" if n_used < len(records) else ""
     header = [f"Produced by `{command}` from {n_used} run records in `{runs}`{superseded}.  ",
               f"Versions: {versions()}", "",
-              "Cells: attack success rate, mean ± std over victim seeds (accuracy under attack in brackets); a graph "
+              "Cells: attack success rate, mean over victim seeds, with its 95 % Wilson interval in brackets (fooled "
+              "and attacked graphs pooled over seeds; the std over seeds is in the CSV), accuracy under attack in "
+              "parentheses; a graph "
               "counts as fooled at budget ρ when the attack's edits within any budget ≤ ρ fool it (monotone). One "
               "table per target group (structure / features / both budgets): attacks are ranked only against "
               "attacks of the same targets. Best ASR per budget in bold; avg rank over budgets within the group "
@@ -141,7 +160,8 @@ def write_leaderboard(runs: str | Path, out: str | Path, command: str, victims_m
         ("What Graph-CAM adds at ρ = 0.1: cama-node and cama-grad against the same search without importance",
          ablation_table(agg))) if len(frame)]
     for title, frame in extra:
-        md += [f"## {title}", "", frame.to_markdown(index=False, floatfmt=".2f"), ""]
+        md += [f"## {title}", "", TEST_NOTE + " " + count_verdicts(frame.to_dict("records")) + ".", "",
+               _format_tests(frame).to_markdown(index=False, floatfmt=".2f"), ""]
     md += ["Contents: " + " · ".join(f"[{d} — {v}](#{_anchor(titles[(d, v)])})" for d, v in sections), ""]
     for ds, victim, group, wide in block_tables(agg):
         if group == next(g for g in TARGET_GROUPS if ((agg.dataset == ds) & (agg.victim == victim) &

@@ -13,7 +13,8 @@ from .aggregate import (
 
 #: columns of the page's table of every cell: (key, title)
 CELL_COLUMNS = [("dataset", "dataset"), ("victim", "victim"), ("attack", "attack"), ("target", "target"),
-                ("knowledge", "knowledge"), ("budget", "budget ρ"), ("asr", "ASR"), ("asr_std", "± std"),
+                ("knowledge", "knowledge"), ("budget", "budget ρ"), ("asr", "ASR"), ("asr_lo", "95% CI low"),
+                ("asr_hi", "95% CI high"), ("asr_std", "± std"),
                 ("adv_acc", "acc. under attack"), ("rank", "rank"), ("queries", "queries/graph"),
                 ("s_graph", "s/graph"), ("graphs", "graphs attacked"), ("seeds", "seeds")]
 
@@ -28,7 +29,7 @@ def leaderboard_page(agg: pd.DataFrame, header: list[str], summaries: dict, extr
     ds_rank = {d: i for i, d in enumerate(d for d, _ in section_order(agg))}
     ranked = ranked.assign(_d=ranked.dataset.map(ds_rank)).sort_values(["_d", "victim", "group", "attack", "budget"])
     rows = [(r.dataset, r.victim, r.attack + ("*" if r.sampled else ""), r.group, r.knowledge, float(r.budget),
-             float(r.asr_mean), float(r.asr_std), float(r.adv_acc_mean), int(r.rank), float(r.queries_per_graph),
+             float(r.asr_mean), float(r.asr_lo), float(r.asr_hi), float(r.asr_std), float(r.adv_acc_mean), int(r.rank), float(r.queries_per_graph),
              float(r.seconds_per_graph), int(r.n_attacked), int(r.n_seeds))
             for r in ranked.itertuples()]
     bold = [[key == "asr" and r.rank == 1 and r.asr_mean > 0 for key, _ in CELL_COLUMNS] for r in ranked.itertuples()]

@@ -82,28 +82,52 @@ def test_newer_run_of_a_cell_supersedes_the_older(runs):
     assert row.asr_mean == pytest.approx((1.0 + other["asr"]) / 2) and row.n_seeds == 2
 
 
-def test_standing_and_ablation_tables():
-    """The README's comparison tables pick the best attack of each family per dataset × victim."""
-    import pandas as pd
+def _record(attack: str, seed: int, fooled: list[int], attacked: list[int], q: float, sampled=False) -> dict:
+    return {"dataset": "MUTAG", "victim": "gcn", "victim_seed": seed, "attack": attack, "params": {},
+            "budget_kind": "ratio", "budget": 0.1, "asr": len(fooled) / len(attacked), "adv_acc": 0.5,
+            "clean_acc": 0.8, "n_attacked": len(attacked), "n_success": len(fooled), "sampled": sampled,
+            "seconds_per_graph": 0.1, "queries_per_graph": q, "mean_edge_flips": 1.0, "mean_feature_edits": 0.0,
+            "targets": ["structure"], "knowledge": "gradients", "relaxation": "faithful",
+            "created_at": "2026-01-01T00:00:00+00:00", "attacked_ids": attacked, "fooled_ids": fooled}
 
+
+def test_standing_and_ablation_tables_carry_intervals_and_paired_tests():
+    """The comparison tables pick the best attack of each family per dataset × victim, give each
+    ASR its Wilson interval (pooled over seeds) and test the pair on the graphs both attacked."""
     from cama.leaderboard import ablation_table, standing_table
+    from cama.stats import AHEAD, LEVEL, mcnemar, wilson
 
-    rows = []
-    for attack, asr, q, sampled in [("cama-node", 0.5, 300, False), ("cama-subgraph", 0.6, 200, False),
-                                    ("grbcd", 0.7, 15, False), ("prbcd", 0.65, 800, True),
-                                    ("search-random", 0.45, 310, False), ("search-degree", 0.55, 305, False),
-                                    ("cama-grad", 0.68, 20, False), ("search-grad", 0.6, 18, False)]:
-        rows.append({"dataset": "MUTAG", "victim": "gcn", "attack": attack, "budget_kind": "ratio", "budget": 0.1,
-                     "asr_mean": asr, "queries_per_graph": q, "sampled": sampled})
-    agg = pd.DataFrame(rows)
+    graphs = list(range(40))
+    spec = {"cama-node": (range(0, 16), 300), "cama-subgraph": (range(0, 30), 200), "grbcd": (range(25, 33), 15),
+            "prbcd": (range(0, 6), 800), "search-random": (range(0, 14), 310), "search-degree": (range(0, 15), 305),
+            "cama-grad": (range(0, 12), 20), "search-grad": (range(0, 11), 18)}
+    records = [_record(a, seed, list(f), graphs, q) for a, (f, q) in spec.items() for seed in (0, 1)]
+    agg = aggregate(records)
     (st,) = standing_table(agg).to_dict("records")
-    assert (st["best CAMA"], st["best RBCD"]) == ("cama-grad", "grbcd")
-    assert st["CAMA − RBCD"] == pytest.approx(-0.02) and st["queries/graph"] == 20
-    (ab,) = ablation_table(agg).to_dict("records")
-    assert ab["cama-node: Graph-CAM − importance-free"] == pytest.approx(-0.05) and ab["search-degree q/g"] == 305
-    assert ab["cama-grad: Graph-CAM − importance-free"] == pytest.approx(0.08) and ab["search-grad q/g"] == 18
+    assert (st["best CAMA"], st["best RBCD"]) == ("cama-subgraph", "grbcd")
+    assert st["CAMA − RBCD"] == pytest.approx(0.75 - 0.2) and st["queries/graph"] == 200
+    lo, hi = wilson(60, 80)
+    assert st["95% CI"] == f"[{lo:.2f}, {hi:.2f}]"
+    # per seed: only cama-subgraph fools 0–24 (25 graphs), only grbcd fools 30–32 (3): 50 vs 6 over both seeds
+    assert st["paired graphs"] == 80 and st["p (Holm)"] == pytest.approx(mcnemar(50, 6)) and st["verdict"] == AHEAD
+    rows = ablation_table(agg).to_dict("records")
+    assert [(r["Graph-CAM attack"], r["importance-free"]) for r in rows] == [("cama-node", "search-degree"),
+                                                                           ("cama-grad", "search-grad")]
+    assert rows[0]["Graph-CAM − free"] == pytest.approx(0.025) and rows[0]["q/g "] == 305
+    # one discordant graph per seed for each pair: no significant difference, Holm over both rows
+    assert rows[0]["p (Holm)"] == pytest.approx(min(1, 2 * mcnemar(2, 0)))
+    assert {r["verdict"] for r in rows} == {LEVEL}
 
 
+def test_comparisons_without_per_graph_outcomes_are_marked_untestable():
+    from cama.leaderboard import standing_table
+    from cama.stats import UNTESTED
+
+    records = [_record(a, 0, list(range(k)), list(range(20)), 10) for a, k in (("cama-node", 9), ("prbcd", 5))]
+    for r in records[:1]:
+        del r["fooled_ids"], r["attacked_ids"]
+    (st,) = standing_table(aggregate(records)).to_dict("records")
+    assert st["verdict"] == UNTESTED and st["p (Holm)"] is None
 def test_summary_counts_cells_and_ranks(runs):
     from cama.leaderboard import summary_table
 
