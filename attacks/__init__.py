@@ -13,7 +13,10 @@ from .cama_grad import CamaGrad, SearchGrad
 from .cama_node import CamaNode
 from .cama_subgraph import CamaSubgraph
 from .degree import DegreeFlips
+from .feature_twins import FeatureRankDegree, FeatureRankRandom
 from .genetic import Genetic
+from .grad_combined import GradCombined
+from .grad_feature import GradFeature, GradFeatureGreedy
 from .gradargmax import GradArgMax
 from .random_feature import RandomFeature
 from .random_flips import RandomFlips
@@ -24,6 +27,7 @@ from .search_free import SearchDegree, SearchRandom
 ATTACKS: dict[str, type[Attack]] = {cls.name: cls for cls in (
     CamaNode, CamaFeature, CamaSubgraph, Cama, CamaGrad,
     SearchRandom, SearchDegree, SearchGrad, RandomFlips, RandomFeature, DegreeFlips, GradArgMax, PRBCD, GRBCD, PRBCDPyG, GRBCDPyG, Genetic,
+    GradFeature, GradFeatureGreedy, FeatureRankRandom, FeatureRankDegree, GradCombined,
 )}
 
 

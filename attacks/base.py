@@ -187,6 +187,8 @@ PARAM_HELP = {
     "mode": "cut the subgraph's edges, rewire it to runner-up nodes, or both",
     "structure": "which CAMA structure attack the combined attack uses (node or subgraph)",
     "epsilon": "L∞ radius of continuous-attribute edits, in feature-std units",
+    "steps": "projected-gradient steps on continuous attributes (step 2.5·ε/steps)",
+    "chunks": "greedy feature attack: spend the node budget in this many chunks, the gradient re-computed after each",
     "rank_by": "order feature edits by importance, first-order margin gain, or their product",
     "full_pairs": "graphs up to this many nodes take every pair as a candidate",
     "population": "genetic: flip sets per generation",

@@ -58,9 +58,13 @@ class CamaFeature(Attack):
     defaults = {"epsilon": 1.0, "rank_by": "product"}
     choices = {"rank_by": ("importance", "gain", "product")}
 
+    def node_scores(self, ctx, batch):
+        """Per node, the score that chooses which nodes to edit: Graph-CAM importance in [0, 1]."""
+        return ctx.importance(self.importance_method).scores
+
     def rank(self, ctx, batch, struct_limit, feat_limit):
         new, gain = feature_edits(ctx, batch, self.param("epsilon"))
-        s = ctx.importance(self.importance_method).scores
+        s = self.node_scores(ctx, batch)
         score = {"importance": s + 1e-3 * gain, "gain": gain,
                  "product": s * gain.clamp(min=0) + 1e-6 * s}[self.param("rank_by")]
         score = torch.where(torch.isfinite(gain), score, torch.full_like(score, float("-inf")))
