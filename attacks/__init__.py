@@ -18,6 +18,7 @@ from .genetic import Genetic
 from .grad_combined import GradCombined
 from .grad_feature import GradFeature, GradFeatureGreedy
 from .gradargmax import GradArgMax
+from .random_combined import RandomCombined
 from .random_feature import RandomFeature
 from .random_flips import RandomFlips
 from .rbcd import GRBCD, PRBCD
@@ -27,7 +28,7 @@ from .search_free import SearchDegree, SearchRandom
 ATTACKS: dict[str, type[Attack]] = {cls.name: cls for cls in (
     CamaNode, CamaFeature, CamaSubgraph, Cama, CamaGrad,
     SearchRandom, SearchDegree, SearchGrad, RandomFlips, RandomFeature, DegreeFlips, GradArgMax, PRBCD, GRBCD, PRBCDPyG, GRBCDPyG, Genetic,
-    GradFeature, GradFeatureGreedy, FeatureRankRandom, FeatureRankDegree, GradCombined,
+    GradFeature, GradFeatureGreedy, FeatureRankRandom, FeatureRankDegree, GradCombined, RandomCombined,
 )}
 
 

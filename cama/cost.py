@@ -11,7 +11,10 @@ the issue checked per cell:
   within 32 passes per graph, against GRBCD's ASR at its own cost;
 * ``CAMA − search``: cama-node minus the importance-free search at the same schedule (the
   default, and every cheaper schedule), and cama-grad minus its random-anchor twin search-grad;
-* ``speed``: GRBCD's seconds per graph ÷ the default cama-node's and cama-grad's.
+* ``speed``: GRBCD's seconds per graph ÷ the default cama-node's and cama-grad's;
+* the feature and combined groups: cama-feature against the best gradient feature attack
+  (grad-feature, grad-feature-greedy at its schedules) and cama against grad-combined, each with
+  its ASR and passes per graph.
 """
 from __future__ import annotations
 
@@ -25,6 +28,8 @@ from .records import load_records
 CAMA_FAMILIES = ("cama-node", "cama-subgraph", "cama-grad")
 #: each CAMA family measured against its importance-free twin at the same schedules
 TWINS = {"cama-node": "search-random", "cama-grad": "search-grad"}
+#: the feature and combined groups: (CAMA's attack, its gradient competitors' families)
+GROUP_RIVALS = {"cama-feature": ("grad-feature", "grad-feature-greedy"), "cama": ("grad-combined",)}
 CHEAP = 32
 
 
@@ -71,6 +76,12 @@ def claims(frame: pd.DataFrame) -> pd.DataFrame:
                 row[f"{fam} − {twin} (other schedules, mean)"] = float((node.asr[cheaper] - search.asr[cheaper]).mean())
             if len(grbcd) and "default" in node.index:
                 row[f"GRBCD s ÷ {fam} s"] = grbcd.iloc[0]["s/graph"] / max(node["s/graph"]["default"], 1e-12)
+        for ours, rivals in GROUP_RIVALS.items():
+            mine, theirs = part[part.variant == ours], part[part.family.isin(rivals)]
+            if len(mine) and len(theirs):
+                m, t = mine.iloc[0], theirs.loc[theirs.asr.idxmax()]
+                row[ours] = f"{m.asr:.2f} ({m.passes:.0f})"
+                row[f"best of {' / '.join(rivals)}"] = f"{t.asr:.2f} ({t.variant}, {t.passes:.0f})"
         out.append(row)
     return pd.DataFrame(out)
 
@@ -123,7 +134,8 @@ NOTE = ("ASR at ρ = 0.1 against victim passes per attacked graph (one forward, 
         "re-scoring; `pN` = a re-ranking pool of N single-flip queries per round; `default` = the attack's "
         "defaults (cama-node / cama-subgraph: 8 rounds, pool max(32, 4096 / |V_g|); cama-grad: 8 rounds, pool 4). "
         "search-random = cama-node's search with random node scores (no Graph-CAM); search-grad = cama-grad with "
-        "random anchor nodes.")
+        "random anchor nodes. Feature and combined groups at their defaults: cama-feature against grad-feature / "
+        "grad-feature-greedy (`c2`: 2 chunks) and feature-rank-random, cama against grad-combined and random-combined.")
 
 
 def markdown(frame: pd.DataFrame) -> list[str]:

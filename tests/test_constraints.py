@@ -172,8 +172,10 @@ def test_cost_claims_from_records():
                         rec("search-random", "search-random-1pass", 0.1, 2),
                         rec("search-random", "search-random", 0.55, 300), rec("cama-subgraph", "cama-subgraph-r8p8", 0.4, 20),
                         rec("grbcd", "grbcd", 0.45, 18, 0.2), rec("cama-grad", "cama-grad", 0.5, 25, 0.005),
-                        rec("search-grad", "search-grad", 0.46, 22)])
-    assert len(frame) == 8
+                        rec("search-grad", "search-grad", 0.46, 22), rec("cama-feature", "cama-feature", 0.7, 1),
+                        rec("grad-feature", "grad-feature", 0.6, 2),
+                        rec("grad-feature-greedy", "grad-feature-greedy-c2", 0.65, 4)])
+    assert len(frame) == 11
     row = claims(frame).iloc[0]
     assert row["best CAMA ≤ 32 passes"].startswith("0.50 (cama-grad, 25)")
     assert row["CAMA ≤ 32 − GRBCD"] == pytest.approx(0.05)
@@ -181,3 +183,6 @@ def test_cost_claims_from_records():
     assert row["cama-node − search-random (other schedules, mean)"] == pytest.approx(0.1)
     assert row["cama-grad − search-grad (default)"] == pytest.approx(0.04)
     assert row["GRBCD s ÷ cama-node s"] == pytest.approx(10) and row["GRBCD s ÷ cama-grad s"] == pytest.approx(40)
+    assert row["cama-feature"] == "0.70 (1)"
+    assert row["best of grad-feature / grad-feature-greedy"] == "0.65 (grad-feature-greedy-c2, 4)"
+    assert "cama" not in row  # no grad-combined record: the combined claim is left out

@@ -119,3 +119,19 @@ def test_combined_baseline_is_never_weaker_than_its_parts(mutag, mutag_gin):
             for g, fooled in zip(part.graph_index, part.fooled[b]):
                 assert joint[g] or not fooled, (b, g)
     assert combined.records[-1]["asr"] >= max(struct.records[-1]["asr"], feat.records[-1]["asr"])
+
+
+def test_random_combined_is_random_flips_plus_random_feature_edits(mutag, mutag_gcn):
+    """The combined floor draws exactly ``random``'s flips and ``random-feature``'s edits, each under
+    its own budget (ρ·|E_g| flips, ρ·|V_g| nodes)."""
+    ctx = _ctx(mutag_gcn.model, mutag, range(0, 188, 9))
+    s_lim, f_lim = make_attack("random-combined").limits(ctx, BUDGETS[1])
+    both = make_attack("random-combined").rank(ctx, ctx.batch, s_lim, f_lim)
+    flips = make_attack("random").rank(ctx, ctx.batch, s_lim, None)
+    feats = make_attack("random-feature").rank(ctx, ctx.batch, None, f_lim)
+    assert torch.equal(both.flips, flips.flips) and torch.equal(both.flip_rank, flips.flip_rank)
+    assert torch.equal(both.feat_node, feats.feat_node) and torch.equal(both.feat_value, feats.feat_value)
+    assert both.flips.size(0) > 0 and both.feat_node.numel() > 0
+    graph = ctx.batch.batch
+    assert (torch.bincount(graph[both.feat_node], minlength=ctx.batch.num_graphs) <= f_lim).all()
+    assert (torch.bincount(graph[both.flips[:, 0]], minlength=ctx.batch.num_graphs) <= s_lim).all()
