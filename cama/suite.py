@@ -41,10 +41,11 @@ class Suite:
 
 
 #: Pinned suites. Changing one means a new version (records and reports name it). standard/2 added
-#: cama-grad (Graph-CAM anchors, edge-gradient flips; ~20 passes per graph) to standard/1.
+#: cama-grad (Graph-CAM anchors, edge-gradient flips; ~20 passes per graph) to standard/1;
+#: standard/3 adds grad-combined (GRBCD + the greedy gradient feature attack under both budgets).
 SUITES = {
-    "standard": Suite("standard", "2", ("cama-grad", "cama-subgraph", "cama-node", "cama", "genetic", "grbcd",
-                                        "prbcd")),
+    "standard": Suite("standard", "3", ("cama-grad", "cama-subgraph", "cama-node", "cama", "genetic", "grbcd",
+                                        "prbcd", "grad-combined")),
 }
 
 

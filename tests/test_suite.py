@@ -82,7 +82,7 @@ def test_report_of_a_model_without_edge_weight_comes_out_whole(tu_root, tmp_path
                 "--report", str(tmp_path / "report"), "--out", str(tmp_path / "runs"), "--data-root", str(tu_root)])
     assert proc.returncode == 0, proc.stderr
     report = json.loads((tmp_path / "report" / "report.json").read_text())
-    assert report["suite"] == "standard/2" and set(report["robust_acc"]) == {"0.05", "0.1", "0.2"}
+    assert report["suite"] == "standard/3" and set(report["robust_acc"]) == {"0.05", "0.1", "0.2"}
     assert {"grbcd", "prbcd"} <= set(report["skipped"]) and "edge_weight" in report["skipped"]["grbcd"]
     assert all(0 <= a <= report["clean_acc"] for a in report["robust_acc"].values())
     # skipped attacks make the result partial everywhere: console, json, md, html, records
