@@ -34,6 +34,7 @@ def cli():
     Examples:
       cama datasets --data-root ../shared/data/TU
       cama train -d MUTAG,PROTEINS -m all --seed 0,1,2
+      cama cv -d MUTAG -m gcn,gin --table results/     # protocol v2: 10-fold CV, model selection
       cama attack -d PROTEINS -m gin -a cama-node -b 0.05,0.1,0.2 --seed 0
       cama explain -d MUTAG -m gcn --graph 7 --method gradcam --out fig.png
       cama evaluate --model examples/custom_model.py:build_model -d MUTAG --name my-gnn
@@ -43,7 +44,7 @@ def cli():
 def _register() -> None:
     from . import attack, bench, evaluate, inspect, train
 
-    for command in (inspect.datasets, inspect.list_attacks, train.train, attack.attack, evaluate.evaluate,
+    for command in (inspect.datasets, inspect.list_attacks, train.train, train.cv, attack.attack, evaluate.evaluate,
                     bench.bench, bench.leaderboard, inspect.explain):
         cli.add_command(command)
 

@@ -1,5 +1,7 @@
-"""`cama train`: victims, cached, with an accuracy table."""
+"""`cama train`: victims, cached, with an accuracy table; `cama cv`: protocol v2 victims (k-fold CV)."""
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 
@@ -71,4 +73,81 @@ def train(datasets_, models, seeds, epochs, hidden, layers, lr, batch_size, retr
     if table:
         from ..tables import write_victims_table
         csv, md = write_victims_table(rows, table, command_line(), append=append)
+        click.echo(f"wrote {csv} and {md}")
+
+
+@click.command()
+@click.option("-d", "--dataset", "datasets_", required=True,
+              help="Dataset name(s), comma-separated (any TU name, or synthetic-motifs).")
+@click.option("-m", "--model", "models", default="gcn,gin,graphsage,gat", show_default=True,
+              help="Architecture(s): gcn, gin, graphsage, gat, comma-separated, or all.")
+@click.option("--folds", type=click.IntRange(2, None), default=10, show_default=True, help="Outer folds k.")
+@click.option("--grid", default="default", show_default=True,
+              help="Model-selection grid KEY=V1,V2;KEY=… over hidden, dropout, lr, num_layers, batch_size, "
+                   "weight_decay, epochs; default: hidden=32,64;dropout=0,0.5;lr=0.01,0.001.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the fold assignment and inner splits.")
+@click.option("--fold", "only", default=None, help="Run only these folds (comma-separated), e.g. to split the work.")
+@with_options(TRAIN_OPTIONS)
+@click.option("--table", type=click.Path(file_okay=False), default=None,
+              help="Write victims_cv.md / victims_cv.csv / victims_cv_folds.csv into this folder.")
+@click.option("--append", is_flag=True, help="With --table: keep the table's rows of other dataset × model pairs.")
+@click.option("--save", type=click.Path(file_okay=False), default=None,
+              help="Save each fold's selected victim here as DATASET-ARCH-fFOLD.pt (a regular victim checkpoint).")
+@data_root_opt
+@device_opt
+def cv(datasets_, models, folds, grid, seed, only, epochs, hidden, layers, lr, batch_size, table, append, save,
+       data_root, device):
+    """Protocol v2 victims: stratified k-fold CV with model selection inside each fold (Errica et al.).
+
+    Per fold: test = the fold; every grid configuration trains on an inner stratified 90/10 split
+    of the other folds with early stopping; the best validation accuracy selects the fold's victim.
+    Prints each fold's selection and the mean ± std beside the published figure.
+
+    \b
+    Examples:
+      cama cv -d MUTAG -m gcn,gin --table results/
+      cama cv -d PROTEINS -m gin --grid 'hidden=32,64;lr=0.01,0.001' --table results/ --append
+      cama cv -d MUTAG -m gin --fold 0 --save victims-v2/
+    """
+    from victims.store import Victim, save_victim
+
+    from ..cv import cross_validate, parse_grid
+    from ..data import load_dataset
+    from ..tables import cv_frame, write_cv_table
+
+    grid_ = parse_grid(grid)
+    base = train_config(epochs, hidden, layers, lr, batch_size)
+    archs = parse_archs(models)
+    try:
+        folds_only = None if only is None else sorted({int(f) for f in split_list(only)})
+    except ValueError:
+        raise CamaError(f"--fold takes fold numbers, comma-separated (0..{folds - 1}); got '{only}'.") from None
+    if folds_only and max(folds_only) >= folds:
+        raise CamaError(f"--fold {max(folds_only)} does not exist with --folds {folds} (folds are 0..{folds - 1}).")
+    if append and not table:
+        raise CamaError("--append adds rows to a --table; add --table DIR.")
+    grid_text = ";".join(f"{k}={','.join(str(v) for v in vals)}" for k, vals in grid_.items())
+    rows = []
+    for name in split_list(datasets_):
+        ds = load_dataset(name, root=data_root)
+        for arch in archs:
+            for r in cross_validate(ds, arch, folds, grid_, base, seed, device=device, only=folds_only):
+                chosen = ",".join(f"{k}={getattr(r.config, k)}" for k in grid_)
+                rows.append({"dataset": ds.name, "victim": arch, "fold": r.fold, "selected": chosen,
+                             "val_acc": r.val_acc, "test_acc": r.test_acc, "epochs": r.epochs,
+                             "n_test": int(r.split["test"].numel()), "seconds": r.seconds})
+                click.echo(f"{ds.name:>14} {arch:>9} fold {r.fold}: {chosen}  val {r.val_acc:.3f}  "
+                           f"test {r.test_acc:.3f}  ({r.seconds:.0f} s)")
+                if save:
+                    victim = Victim(model=r.model, arch=arch, dataset=ds.name, seed=r.fold, split=r.split,
+                                    val_acc=r.val_acc, test_acc=r.test_acc, train_config=r.config,
+                                    featurizer=ds.featurizer.to_config(), epochs=r.epochs, train_seconds=r.seconds)
+                    save_victim(victim, Path(save) / f"{ds.name}-{arch}-f{r.fold}.pt")
+    for row in cv_frame(rows).itertuples():
+        ref = f"{row.reference} {row.published:.1f}, gap {row.gap:+.1f}" if isinstance(row.reference, str) \
+            else "no published figure"
+        click.echo(f"{row.dataset} {row.victim}: {100 * row.test_acc_mean:.1f} ± {100 * row.test_acc_std:.1f} over "
+                   f"{row.folds} folds ({ref})")
+    if table:
+        csv, md = write_cv_table(rows, table, command_line(), grid_text, append=append)
         click.echo(f"wrote {csv} and {md}")

@@ -1,0 +1,110 @@
+"""Protocol v2 victims: stratified folds, the inner split, the model selection and an accuracy
+floor of the 10-fold protocol on real MUTAG."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import torch
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cama.cli import cli
+from cama.cv import cross_validate, fold_split, parse_grid, stratified_folds
+from cama.errors import CamaError
+from cama.tables import cv_frame, write_cv_table
+
+
+@settings(max_examples=40, deadline=None)
+@given(counts=st.lists(st.integers(0, 40), min_size=2, max_size=4), k=st.integers(2, 10), seed=st.integers(0, 5))
+def test_folds_partition_the_graphs_and_keep_the_classes_balanced(counts, k, seed):
+    y = torch.cat([torch.full((n,), c) for c, n in enumerate(counts)])
+    if y.numel() < k:
+        with pytest.raises(CamaError):
+            stratified_folds(y, k, seed)
+        return
+    folds = stratified_folds(y, k, seed)
+    assert len(folds) == k
+    assert torch.equal(torch.sort(torch.cat(folds))[0], torch.arange(y.numel()))  # disjoint, covering
+    sizes = torch.tensor([f.numel() for f in folds])
+    assert sizes.max() - sizes.min() <= 1
+    for c in range(len(counts)):
+        per = torch.tensor([(y[f] == c).sum().item() for f in folds])
+        assert per.max() - per.min() <= 1
+    assert all(torch.equal(a, b) for a, b in zip(folds, stratified_folds(y, k, seed)))
+
+
+def test_fold_split_tests_on_its_fold_and_validates_on_the_rest(mutag):
+    folds = stratified_folds(mutag.y, 10, 0)
+    seen = []
+    for f in range(10):
+        split = fold_split(mutag.y, folds, f)
+        assert torch.equal(split["test"], folds[f])
+        joined = torch.cat([split["train"], split["val"], split["test"]])
+        assert joined.unique().numel() == joined.numel() == len(mutag)
+        assert abs(split["val"].numel() - 0.1 * (len(mutag) - folds[f].numel())) <= 2
+        seen.append(split["test"])
+    assert torch.sort(torch.cat(seen))[0].tolist() == list(range(len(mutag)))  # every graph tested once
+
+
+def test_grid_parsing():
+    assert parse_grid(None) == parse_grid("default") == {"hidden": (32, 64), "dropout": (0.0, 0.5), "lr": (0.01, 0.001)}
+    assert parse_grid("hidden=16, 32; lr=0.1") == {"hidden": (16, 32), "lr": (0.1,)}
+    for bad in ("width=3", "hidden", "hidden=a", "lr="):
+        with pytest.raises(CamaError):
+            parse_grid(bad)
+
+
+def test_selection_takes_the_best_validation_accuracy(mutag):
+    """Each fold's victim is the candidate of highest inner validation accuracy (first on ties),
+    and its test accuracy is measured on the fold only."""
+    from cama.cv import grid_configs
+    from victims.train import TrainConfig
+
+    results = list(cross_validate(mutag, "gcn", folds=5, grid={"hidden": (8, 16), "lr": (0.01, 0.05)},
+                                  base=TrainConfig(epochs=15, patience=15), only=[0, 3], progress=False))
+    assert [r.fold for r in results] == [0, 3]
+    for r in results:
+        vals = [v for _, v in r.candidates]
+        assert len(vals) == 4 and r.val_acc == max(vals)
+        first_best = r.candidates[vals.index(max(vals))][0]
+        assert {"hidden": r.config.hidden, "lr": r.config.lr} == first_best
+        test = mutag[r.split["test"]]
+        with torch.no_grad():
+            from torch_geometric.data import Batch
+            b = Batch.from_data_list(list(test))
+            acc = (r.model(b.x, b.edge_index, b.batch).argmax(1) == b.y).float().mean().item()
+        assert acc == pytest.approx(r.test_acc)
+    assert len(grid_configs(TrainConfig(), {"hidden": (8, 16), "lr": (0.01, 0.05)})) == 4
+
+
+def test_ten_fold_gin_on_mutag_reaches_the_accuracy_floor(mutag):
+    """Real training, the community's protocol: a 10-fold GIN on MUTAG (default configuration,
+    no grid) averages ≥ 80 % (measured 86.3 %; Xu et al. report 89.4)."""
+    accs = [r.test_acc for r in cross_validate(mutag, "gin", folds=10, grid={}, progress=False)]
+    assert len(accs) == 10 and sum(accs) / 10 >= 0.80
+
+
+def test_cv_table_states_the_reference_and_the_gap(tmp_path):
+    rows = [{"dataset": "PROTEINS", "victim": "gin", "fold": f, "selected": "hidden=64", "val_acc": 0.75,
+             "test_acc": 0.72 + 0.01 * (f % 2), "epochs": 50, "n_test": 111, "seconds": 1.0} for f in range(10)]
+    rows += [{"dataset": "MUTAG", "victim": "gat", "fold": 0, "selected": "hidden=32", "val_acc": 0.9,
+              "test_acc": 0.9, "epochs": 50, "n_test": 19, "seconds": 1.0}]
+    frame = cv_frame(rows).set_index(["dataset", "victim"])
+    gin = frame.loc[("PROTEINS", "gin")]
+    assert gin.reference == "Errica 2020" and gin.published == 73.3 and gin.folds == 10
+    assert gin.gap == pytest.approx(72.5 - 73.3) and bool(gin.target_met)
+    gat = frame.loc[("MUTAG", "gat")]
+    assert pd.isna(gat.reference) and pd.isna(gat.target_met)
+    csv, md = write_cv_table(rows, tmp_path, "cama cv …", "hidden=64")
+    text = md.read_text()
+    assert "72.5 ± 0.5" in text and "73.3 (Errica 2020)" in text and "Target met in 1 of 1" in text
+    assert len(pd.read_csv(tmp_path / "victims_cv_folds.csv")) == 11
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--fold", "12"], "does not exist"), (["--fold", "x"], "fold numbers"), (["--grid", "width=2"], "Grid entry"),
+    (["--append"], "--table")])
+def test_cv_command_rejects_bad_input_with_one_error(tu_root, args, message):
+    res = CliRunner().invoke(cli, ["cv", "-d", "MUTAG", "-m", "gcn", "--data-root", str(tu_root), *args])
+    assert res.exit_code == 2 and message in res.output and "Traceback" not in res.output
