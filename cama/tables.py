@@ -38,6 +38,15 @@ def victims_markdown(df: pd.DataFrame, commands: list[str]) -> str:
     return "\n".join(lines) + "\n" + table.to_markdown(index=False, tablefmt="github") + "\n"
 
 
+def _with_earlier_rows(rows: pd.DataFrame, csv: Path, key: list[str], append: bool) -> pd.DataFrame:
+    """``rows``, preceded (with ``append``) by the rows of an earlier ``csv`` whose ``key`` they do not replace."""
+    if not (append and csv.is_file()):
+        return rows
+    old = pd.read_csv(csv)
+    old = old[~old.set_index(key).index.isin(rows.set_index(key).index)]
+    return pd.concat([old, rows], ignore_index=True)
+
+
 def write_victims_table(rows: list[dict], out_dir: str | Path, command: str, append: bool = False
                         ) -> tuple[Path, Path]:
     """``victims.csv`` (mean ± std per dataset × victim), ``victims.md`` and the per-seed rows
@@ -47,11 +56,7 @@ def write_victims_table(rows: list[dict], out_dir: str | Path, command: str, app
     out_dir.mkdir(parents=True, exist_ok=True)
     per_seed = pd.DataFrame(rows)[["dataset", "victim", "seed", "val_acc", "test_acc", "epochs"]].assign(command=command)
     seeds_csv = out_dir / "victims_seeds.csv"
-    if append and seeds_csv.is_file():
-        old = pd.read_csv(seeds_csv)
-        key = ["dataset", "victim", "seed"]
-        old = old[~old.set_index(key).index.isin(per_seed.set_index(key).index)]
-        per_seed = pd.concat([old, per_seed], ignore_index=True)
+    per_seed = _with_earlier_rows(per_seed, seeds_csv, ["dataset", "victim", "seed"], append)
     df = victims_frame(per_seed.to_dict("records"))
     csv, md = out_dir / "victims.csv", out_dir / "victims.md"
     write_text_atomic(seeds_csv, per_seed.to_csv(index=False, float_format="%.4f"))
@@ -82,8 +87,12 @@ def cv_frame(rows: list[dict]) -> pd.DataFrame:
     out["gap"] = [100 * m - p if p is not None else float("nan") for m, (_, p) in zip(out.test_acc_mean, refs)]
     out["target_met"] = pd.array([None if p is None else bool(gap >= -TARGET_POINTS)
                                   for (_, p), gap in zip(refs, out.gap)], dtype="boolean")
-    chosen = g.apply(lambda part: ", ".join(f"{k} ×{n}" for k, n in part["selected"].value_counts().items()),
-                     include_groups=False)
+    def most_chosen(part: pd.DataFrame) -> str:
+        counts = part["selected"].value_counts()
+        rest = len(counts) - 1
+        return f"{counts.index[0]} ({counts.iloc[0]} of {counts.sum()} folds" + (f"; {rest} other{'s' * (rest > 1)})" if rest else ")")
+
+    chosen = g.apply(most_chosen, include_groups=False)
     out["selected"] = chosen.values
     return out
 
@@ -109,7 +118,7 @@ def cv_markdown(df: pd.DataFrame, commands: list[str], grid: str) -> str:
                                          for r, p in zip(df.reference, df.published)],
         "gap (points)": df.gap.map(lambda g: num(g, "{:+.1f}")),
         "target": ["–" if pd.isna(t) else ("met" if t else "not met") for t in df.target_met],
-        "selected configurations": df.selected})
+        "most selected configuration": df.selected})
     met = df.target_met.dropna().astype(bool)
     short = df.gap[df.target_met.fillna(True) == False]  # noqa: E712
     summary = (f"Target met in {int(met.sum())} of {len(met)} cells with a reference"
@@ -127,11 +136,7 @@ def write_cv_table(rows: list[dict], out_dir: str | Path, command: str, grid: st
     out_dir.mkdir(parents=True, exist_ok=True)
     folds = pd.DataFrame(rows).assign(command=command, grid=grid)
     folds_csv = out_dir / "victims_cv_folds.csv"
-    if append and folds_csv.is_file():
-        old = pd.read_csv(folds_csv)
-        key = ["dataset", "victim"]
-        old = old[~old.set_index(key).index.isin(folds.set_index(key).index)]
-        folds = pd.concat([old, folds], ignore_index=True)
+    folds = _with_earlier_rows(folds, folds_csv, ["dataset", "victim"], append)
     df = cv_frame(folds.to_dict("records"))
     csv, md = out_dir / "victims_cv.csv", out_dir / "victims_cv.md"
     write_text_atomic(folds_csv, folds.to_csv(index=False, float_format="%.4f"))
