@@ -2,7 +2,7 @@
 
     python benchmarks/device_parity.py [--dataset MUTAG] [--arch gcn] [--device auto] [--attacks a,b,...]
 
-The check a session with a GPU runs first (one prepared script, see README *Performance*): the
+The check to run first on a machine with a GPU (one prepared script, see the performance docs): the
 victim is the zoo's (or trained once) on the CPU and copied to ``--device``; every attack runs
 through ``cama.evaluate.evaluate_attack`` on both at ρ = 0.05 / 0.1 / 0.2 with the same seed.
 Printed per attack: ASR on each side, seconds on each side and their ratio. Before the attacks,

@@ -1,5 +1,5 @@
 """Whole-benchmark time of the leaderboard grid, from the records `cama bench` wrote and the
-training times its victims' checkpoints hold.
+training times its victims' checkpoints hold (the victim zoo's, else the cache's).
 
     python benchmarks/grid_time.py [--runs results/runs/bench] [--cache-dir DIR] [--data-root DIR]
 
@@ -7,9 +7,9 @@ A cell's cost is its attack + evaluation wall time: ``seconds_per_graph × n_att
 costliest budget record (every record of a cell carries the cell's one-off attack time; the
 other budgets' extra evaluation passes are not counted, a few ms). Costs are summed per dataset
 for the CAMA attacks, the cheap baselines (random, degree, gradargmax) and the optimisation
-baselines (PRBCD, GRBCD, genetic), and printed with their shares. Victims' training time is the
-``train_seconds`` that every checkpoint of the grid's victims records (victim cache of
-``--cache-dir``, default cama's cache); checkpoints written before it was recorded count as unknown.
+baselines (PRBCD, GRBCD, genetic, and the gradient feature / combined baselines), and printed with their shares. Victims' training time is the
+``train_seconds`` that every checkpoint of the grid's victims records (the zoo's checkpoint,
+else the victim cache of ``--cache-dir``, default cama's cache); checkpoints written before it was recorded count as unknown.
 Both are sums of task seconds: when the grid ran in parallel (``--executor ray``), its wall
 time is less, so time `cama bench` itself for that (its summary line splits off training).
 """
@@ -22,7 +22,9 @@ import pandas as pd
 from cama.errors import CamaError, run_script
 from cama.records import load_records
 
-OPTIMISATION = {"prbcd", "grbcd", "genetic"}
+#: attacks that optimise over many victim passes: the RBCD pair, the genetic search and the gradient
+#: feature / combined baselines (grad-combined runs GRBCD)
+OPTIMISATION = {"prbcd", "grbcd", "genetic", "grad-feature", "grad-feature-greedy", "grad-combined"}
 
 
 def family(attack: str) -> str:
@@ -56,14 +58,14 @@ def main() -> None:
         print(f"{f:24s} {tot.get(f, 0.0) / 60:7.1f} min  ({100 * tot.get(f, 0.0) / allsec:4.1f}%)")
     from cama.data import load_dataset
     from cama.records import load_torch_file
-    from victims.store import victim_path
+    from victims.store import locate_victim
 
     total, unknown, per_dataset = 0.0, 0, {}
     victims = cells[["dataset", "victim", "victim_seed"]].drop_duplicates()
     for name, part in victims.groupby("dataset"):
         ds = load_dataset(name, root=args.data_root)
         for arch, seed in zip(part.victim, part.victim_seed):
-            path = victim_path(ds, arch, int(seed), cache_dir=args.cache_dir)
+            path, _ = locate_victim(ds, arch, int(seed), cache_dir=args.cache_dir)
             sec = float(load_torch_file(path, "retrain it").get("train_seconds", 0.0)) if path.is_file() else 0.0
             unknown += sec == 0.0
             per_dataset[name] = per_dataset.get(name, 0.0) + sec

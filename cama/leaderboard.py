@@ -157,7 +157,11 @@ def write_leaderboard(runs: str | Path, out: str | Path, command: str, victims_m
                    _format_summary(frame).to_markdown(index=False), ""]
     extra = [(title, frame) for title, frame in (
         ("CAMA's standing at ρ = 0.1: best CAMA structure attack against the best of GRBCD / PRBCD", standing_table(agg)),
-        ("What Graph-CAM adds at ρ = 0.1: cama-node and cama-grad against the same search without importance",
+        ("CAMA's standing at ρ = 0.1 (features): cama-feature against the best gradient feature attack",
+         standing_table(agg, group="features")),
+        ("CAMA's standing at ρ = 0.1 (structure + features): cama against grad-combined",
+         standing_table(agg, group="both")),
+        ("What Graph-CAM adds at ρ = 0.1: each CAMA attack against the same method without importance",
          ablation_table(agg))) if len(frame)]
     for title, frame in extra:
         md += [f"## {title}", "", TEST_NOTE + " " + count_verdicts(frame.to_dict("records")) + ".", "",
@@ -192,12 +196,14 @@ def write_leaderboard(runs: str | Path, out: str | Path, command: str, victims_m
         plots.append(out / "plots" / "cost.png")
         extra += [("Cost-matched claims at ρ = 0.1 (issue 23)", cost.claims(costs))]
     if defended is not None:
-        frame, partial_cells = defended
-        md += robust.markdown(frame, partial_cells)
+        frame, partial_cells, defence_tests = defended
+        md += robust.markdown(frame, partial_cells, tests=defence_tests)
         write_csv("robust.csv", frame)
         images[f"Robust accuracy against budget (suite {robust.get_suite('standard').tag})"] = robust.plot(frame, out / "plots" / "robust.png")
         plots.append(out / "plots" / "robust.png")
         extra += [("Defended victims: robust accuracy over the suite (issue 17)", robust.wide(frame))]
+        if not defence_tests.empty:
+            extra += [("Does the defence help? Defended against undefended at ρ = 0.1", _format_tests(defence_tests))]
     if victims_md and Path(victims_md).is_file():
         md += ["## Victims (clean accuracy)", "", Path(victims_md).read_text().split("\n", 2)[-1]]
     html = leaderboard_page(agg, header, summaries, extra, images, transfer)

@@ -26,6 +26,7 @@ import pandas as pd
 
 from .errors import CamaError
 from .records import load_records
+from .stats import compare, wilson
 from .suite import Suite, get_suite
 
 COLUMNS = ["dataset", "victim", "budget", "clean acc", "robust acc", "robust acc (structure)", "best single attack",
@@ -62,47 +63,62 @@ def robust_cells(records: list[dict], suite: str | Suite = "standard") -> tuple[
         by_flips = set().union(*(r["fooled_ids"] for r in by_attack.values() if r["targets"] == ["structure"]))
         clean = next(iter(by_attack.values()))["clean_acc"]
         best = max(by_attack.values(), key=lambda r: r["asr"])
+        first = next(iter(by_attack.values()))
+        attacked_ids = frozenset(int(g) for g in next(iter(attacked)))
         rows.append({"dataset": dataset, "victim": victim, "seed": seed, "budget": budget, "clean_acc": clean,
                      "robust_acc": clean * (1 - len(fooled) / n_att) if n_att else clean,
                      "robust_structure": clean * (1 - len(by_flips) / n_att) if n_att else clean,
-                     "best_attack": best["attack"], "single_acc": clean * (1 - best["asr"]), "attacked": n_att})
+                     "best_attack": best["attack"], "single_acc": clean * (1 - best["asr"]), "attacked": n_att,
+                     "n_test": first.get("n_test", n_att), "survivors": n_att - len(fooled),
+                     # every correctly classified test graph attacked: the per-graph robust outcomes are exact
+                     "complete": n_att == first.get("n_correct", -1),
+                     "attacked_ids": attacked_ids, "robust_ids": attacked_ids - {int(g) for g in fooled}})
     return pd.DataFrame(rows), sorted(partial)
 
 
 def robust_frame(records: list[dict], suite: str | Suite = "standard") -> tuple[pd.DataFrame, list[str]]:
     """Mean over seeds per dataset × victim × budget (:data:`COLUMNS`), and the partial cells."""
     cells, partial = robust_cells(records, suite)
+    return _per_victim(cells), partial
+
+
+def _per_victim(cells: pd.DataFrame) -> pd.DataFrame:
     if cells.empty:
-        return pd.DataFrame(columns=COLUMNS), partial
+        return pd.DataFrame(columns=COLUMNS)
     out = cells.groupby(["dataset", "victim", "budget"], sort=False).agg(
         clean=("clean_acc", "mean"), robust=("robust_acc", "mean"), robust_std=("robust_acc", "std"),
         structure=("robust_structure", "mean"),
         single=("single_acc", "mean"), attacked=("attacked", "mean"), seeds=("seed", "nunique"),
-        best=("best_attack", lambda s: s.value_counts().index[0])).reset_index()
+        best=("best_attack", lambda s: s.value_counts().index[0]), survivors=("survivors", "sum"),
+        n_attacked=("attacked", "sum")).reset_index()
+    ci = [wilson(int(k), int(n)) for k, n in zip(out.survivors, out.n_attacked)]
+    out["robust_lo"] = [c * lo for c, (lo, _) in zip(out.clean, ci)]
+    out["robust_hi"] = [c * hi for c, (_, hi) in zip(out.clean, ci)]
     out = out.rename(columns={"clean": "clean acc", "robust": "robust acc", "structure": "robust acc (structure)",
                               "single": "single-attack acc",
                               "best": "best single attack"})
     out = out.assign(_v=out.victim.map(_victim_order)).sort_values(["dataset", "_v", "budget"])
-    return out[COLUMNS + ["robust_std"]].reset_index(drop=True), partial
+    return out[COLUMNS + ["robust_std", "robust_lo", "robust_hi"]].reset_index(drop=True)
 
 
-def load_robust(runs: str | Path, suite: str = "standard") -> tuple[pd.DataFrame, list[str]]:
-    frame, partial = robust_frame(load_records(runs), suite)
+def load_robust(runs: str | Path, suite: str = "standard") -> tuple[pd.DataFrame, list[str], pd.DataFrame]:
+    """The per-victim frame, the partial cells and the defence tests (:func:`defence_tests`) of ``runs``."""
+    cells, partial = robust_cells(load_records(runs), suite)
+    frame = _per_victim(cells)
     if frame.empty:
         raise CamaError(f"No cell of {runs} has every attack of the suite '{suite}' with per-graph outcomes; run "
                         "`cama bench --config defended.toml` first (or drop --defended-runs).")
-    return frame, partial
+    return frame, partial, defence_tests(cells)
 
 
 def wide(frame: pd.DataFrame) -> pd.DataFrame:
-    """dataset × victim rows: clean accuracy, robust accuracy per budget (mean ± std over seeds), and
-    robust accuracy against the structure attacks alone."""
+    """dataset × victim rows: clean accuracy, robust accuracy per budget (mean over seeds, 95 %
+    interval of :func:`robust_frame`), and robust accuracy against the structure attacks alone."""
     rows = []
     for (dataset, victim), g in frame.groupby(["dataset", "victim"], sort=False):
         row = {"dataset": dataset, "victim": victim, "clean acc": g["clean acc"].iloc[0]}
         for _, r in g.iterrows():
-            std = "" if pd.isna(r.robust_std) else f" ± {r.robust_std:.3f}"
-            row[f"robust @ {r.budget:g}"] = f"{r['robust acc']:.3f}{std}"
+            row[f"robust @ {r.budget:g}"] = f"{r['robust acc']:.3f} [{r.robust_lo:.2f}, {r.robust_hi:.2f}]"
         for _, r in g.iterrows():
             row[f"structure @ {r.budget:g}"] = f"{r['robust acc (structure)']:.3f}"
         row["seeds"] = int(g.seeds.min())
@@ -127,18 +143,71 @@ def defence_effect(frame: pd.DataFrame) -> pd.DataFrame:
            "Δ structure": ("Δ structure", "mean"), "cells": ("dataset", "size")}).reset_index()
 
 
+def defence_tests(cells: pd.DataFrame, budget: float = 0.1) -> pd.DataFrame:
+    """Per dataset × defended victim at ρ = ``budget``: its robust accuracy against the undefended
+    victim of the same architecture, paired on (seed, test graph) — both victims of a seed share
+    the split — by the exact McNemar test on "classified correctly and fooled by no attack of the
+    suite", Holm-adjusted over the table. A graph one victim did not attack is one it misclassifies,
+    so the outcomes are exact only where each victim attacked every graph it classifies correctly;
+    a cell on a sample (``max_graphs``) is not testable."""
+    if cells.empty:
+        return pd.DataFrame()
+    f = cells[(cells.budget - budget).abs() < 1e-9]
+    f = f.assign(arch=f.victim.str.partition("+")[0])
+    rows, pairs = [], []
+    for (dataset, victim), part in f[f.victim.str.contains("+", regex=False)].groupby(["dataset", "victim"], sort=False):
+        base = f[(f.dataset == dataset) & (f.victim == part.arch.iloc[0])].set_index("seed")
+        part = part.set_index("seed")
+        seeds = sorted(set(part.index) & set(base.index))
+        if not seeds:
+            continue
+        outcome = {}
+        if all(part.complete[s] and base.complete[s] for s in seeds):
+            d_out, u_out = {}, {}
+            for s in seeds:
+                for g in part.attacked_ids[s] | base.attacked_ids[s]:
+                    d_out[(s, g)], u_out[(s, g)] = g in part.robust_ids[s], g in base.robust_ids[s]
+            outcome = {"pair": (d_out, u_out)}
+        pairs.append(outcome.get("pair", (None, None)))
+
+        def interval(p: pd.DataFrame) -> str:
+            lo, hi = wilson(int(p.survivors.sum()), int(p.attacked.sum()))
+            clean = p.clean_acc.mean()
+            return f"[{clean * lo:.2f}, {clean * hi:.2f}]"
+
+        rows.append({"dataset": dataset, "defended": victim, "robust acc": part.robust_acc[seeds].mean(),
+                     "95% CI": interval(part.loc[seeds]), "undefended": part.arch.iloc[0],
+                     "robust acc ": base.robust_acc[seeds].mean(), "95% CI ": interval(base.loc[seeds]),
+                     "Δ robust": part.robust_acc[seeds].mean() - base.robust_acc[seeds].mean()})
+    for row, test in zip(rows, compare(pairs)):
+        row |= {"paired graphs": test["pairs"] or None, "p (Holm)": test["p (Holm)"], "verdict": test["verdict"]}
+    if not rows:
+        return pd.DataFrame()
+    out = pd.DataFrame(rows)
+    order = out.defended.map(_victim_order)
+    return out.assign(_v=order).sort_values(["dataset", "_v"]).drop(columns="_v").reset_index(drop=True)
+
+
 NOTE = ("Robust accuracy: the share of test graphs classified correctly that survive **every** attack of the "
         "suite `{tag}` ({attacks}) at that budget, each attack with its default parameters and white-box — it "
         "sees the whole defended model (the guard's gate is part of the forward and keeps the edge-weight "
         "contract, so PRBCD/GRBCD optimise through it; adversarially trained victims are attacked as they are). "
         "`structure @ ρ`: the same over the suite's structure-only attacks (without `cama`'s feature edits). "
         "Estimated on the cell's attacked graphs (a seeded sample of correctly classified test graphs, the same "
-        "for every attack): clean acc × (1 − share fooled by some attack). Mean ± std over seeds. Defended "
+        "for every attack): clean acc × (1 − share fooled by some attack). Mean over seeds; the 95 % interval is "
+        "clean acc × Wilson's interval of the surviving share, graphs pooled over seeds. Defended "
         "victims: `+guard` (GNNGuard-style cosine gate, τ = 0.1), `+adv` (adversarial training against one-pass "
         "cama-node at ρ = 0.1), see victims/defenses.py.")
 
 
-def markdown(frame: pd.DataFrame, partial: list[str], suite: str = "standard") -> list[str]:
+TEST_NOTE = ("Exact McNemar test on (seed, test graph) pairs — both victims of a seed share the split — of "
+             "\"classified correctly and fooled by no attack of the suite\", Holm-adjusted over the rows of this "
+             "table, α = 0.05; a cell attacked on a sample of its graphs is not testable. Defended against "
+             "undefended (ahead = more robust):")
+
+
+def markdown(frame: pd.DataFrame, partial: list[str], suite: str = "standard",
+             tests: pd.DataFrame | None = None) -> list[str]:
     """The section's markdown lines (as the leaderboard's other views)."""
     s = get_suite(suite)
     lines = ["## Defended victims: worst-case robust accuracy (issue 17)", "",
@@ -151,6 +220,13 @@ def markdown(frame: pd.DataFrame, partial: list[str], suite: str = "standard") -
         lines += ["Defended minus undefended (same architecture and dataset), mean over cells:", "",
                   shown.to_markdown(index=False, disable_numparse=True), ""]
     lines += [wide(frame).to_markdown(index=False, floatfmt=".3f"), ""]
+    if tests is not None and not tests.empty:
+        from .leaderboard import _format_tests
+        from .stats import count_verdicts
+
+        lines += ["### Does the defence help? Defended against undefended at ρ = 0.1", "",
+                  TEST_NOTE + " " + count_verdicts(tests.to_dict("records")) + ".", "",
+                  _format_tests(tests).to_markdown(index=False, floatfmt=".3f"), ""]
     if partial:
         lines += ["Cells without every suite attack (no robust accuracy shown): " + "; ".join(partial) + ".", ""]
     return lines

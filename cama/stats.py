@@ -23,7 +23,7 @@ from collections.abc import Iterable
 Z95 = 1.959963984540054
 ALPHA = 0.05
 AHEAD, LEVEL, BEHIND, UNTESTED = ("significantly ahead", "no significant difference", "significantly behind",
-                                  "not testable (no per-graph outcomes)")
+                                  "not testable")
 
 
 def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float]:

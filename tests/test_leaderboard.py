@@ -271,3 +271,19 @@ def test_readme_quotes_the_committed_leaderboard_verbatim():
     assert header in readme, "README no longer quotes LEADERBOARD.md's structure-attack summary"
     quoted = _markdown_table_after(readme, "**Summary** (structure attacks")
     assert quoted == board
+
+
+def test_readme_states_the_committed_significance_counts():
+    """README's standing paragraph gives, per target group, the verdict counts of the committed
+    leaderboard's standing table (exact McNemar, Holm), and those of the Graph-CAM ablation, word
+    for word."""
+    import re
+
+    repo = Path(__file__).resolve().parents[1]
+    board = (repo / "results" / "LEADERBOARD.md").read_text()
+    readme = " ".join((repo / "README.md").read_text().split())
+    sections = re.findall(r"^## ((?:CAMA's standing|What Graph-CAM adds) at ρ = 0\.1[^\n]*)\n\n"
+                          r"[^\n]*Left attack against right: ([^\n]*)\.$", board, flags=re.M)
+    assert len(sections) == 4
+    for title, counts in sections:
+        assert counts in readme, f"README does not state the counts of '{title}': {counts}"

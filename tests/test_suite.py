@@ -6,6 +6,8 @@ import json
 from html.parser import HTMLParser
 from pathlib import Path
 
+import pytest
+
 from attacks import make_attack
 from cama.budget import parse_budgets
 from cama.evaluate import evaluate_attack
@@ -147,3 +149,27 @@ def test_robust_view_defended_against_undefended(tmp_path):
     assert "| MUTAG     | gcn+guard |" in md and "0.600" in md and "+0.400" in md
     uri = robust.plot(frame, tmp_path / "robust.png")  # embedded in the page: no file reference
     assert uri.startswith("data:image/png;base64,") and (tmp_path / "robust.png").stat().st_size > 1000
+
+
+def test_defence_tests_pair_the_victims_on_their_test_graphs():
+    """Defended against undefended: robust outcomes per (seed, graph) — correct and fooled by no
+    attack of the suite — tested by exact McNemar; a victim attacked on a sample is not testable."""
+    from cama import robust
+    from cama.stats import LEVEL, UNTESTED, mcnemar
+
+    suite = robust.get_suite("standard")
+
+    def recs(n_correct: int) -> list[dict]:
+        out = []
+        for attack in suite.attacks:
+            out.append(_record("gcn", attack, 0.1, {"cama": [1, 2], "prbcd": [3]}.get(attack, []), n_correct=4))
+            out.append(_record("gcn+guard", attack, 0.1, [4] if attack == "grbcd" else [], n_correct=n_correct))
+        return out
+
+    cells, _ = robust.robust_cells(recs(4), suite)
+    row = robust.defence_tests(cells).iloc[0]
+    assert row.defended == "gcn+guard" and row.undefended == "gcn"
+    assert row["paired graphs"] == 4 and row["Δ robust"] == pytest.approx(0.8 * 3 / 4 - 0.8 * 1 / 4)
+    assert row["p (Holm)"] == pytest.approx(mcnemar(3, 1)) and row.verdict == LEVEL
+    cells, _ = robust.robust_cells(recs(5), suite)  # the guard's four graphs are a sample of five
+    assert robust.defence_tests(cells).iloc[0].verdict == UNTESTED
