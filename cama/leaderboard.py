@@ -42,21 +42,13 @@ from .aggregate import (  # noqa: F401  (re-exported: the public names of cama.l
 from .errors import CamaError
 from .records import load_records, versions, write_text_atomic
 from .stats import count_verdicts
+from .tables import format_tests
 
 
 TEST_NOTE = ("ASRs with 95 % Wilson intervals (graphs pooled over victim seeds). Verdict: exact McNemar test "
              "on the graphs both attacks attacked ((seed, graph) pairs), Holm-adjusted over the rows of this table, "
              "α = 0.05; a row whose records carry no per-graph outcomes is not testable. Left attack against "
              "right:")
-
-
-def _format_tests(frame: pd.DataFrame) -> pd.DataFrame:
-    out = frame.copy()
-    if "p (Holm)" in out:
-        out["p (Holm)"] = out["p (Holm)"].map(lambda p: "–" if p is None or pd.isna(p) else f"{p:.2g}")
-    if "paired graphs" in out:
-        out["paired graphs"] = out["paired graphs"].map(lambda n: "–" if n is None or pd.isna(n) else f"{int(n)}")
-    return out
 
 
 def _cell(r, bold: bool) -> str:
@@ -165,7 +157,7 @@ def write_leaderboard(runs: str | Path, out: str | Path, command: str, victims_m
          ablation_table(agg))) if len(frame)]
     for title, frame in extra:
         md += [f"## {title}", "", TEST_NOTE + " " + count_verdicts(frame.to_dict("records")) + ".", "",
-               _format_tests(frame).to_markdown(index=False, floatfmt=".2f"), ""]
+               format_tests(frame).to_markdown(index=False, floatfmt=".2f"), ""]
     md += ["Contents: " + " · ".join(f"[{d} — {v}](#{_anchor(titles[(d, v)])})" for d, v in sections), ""]
     for ds, victim, group, wide in block_tables(agg):
         if group == next(g for g in TARGET_GROUPS if ((agg.dataset == ds) & (agg.victim == victim) &
@@ -203,7 +195,7 @@ def write_leaderboard(runs: str | Path, out: str | Path, command: str, victims_m
         plots.append(out / "plots" / "robust.png")
         extra += [("Defended victims: robust accuracy over the suite (issue 17)", robust.wide(frame))]
         if not defence_tests.empty:
-            extra += [("Does the defence help? Defended against undefended at ρ = 0.1", _format_tests(defence_tests))]
+            extra += [("Does the defence help? Defended against undefended at ρ = 0.1", format_tests(defence_tests))]
     if victims_md and Path(victims_md).is_file():
         md += ["## Victims (clean accuracy)", "", Path(victims_md).read_text().split("\n", 2)[-1]]
     html = leaderboard_page(agg, header, summaries, extra, images, transfer)

@@ -221,12 +221,12 @@ def markdown(frame: pd.DataFrame, partial: list[str], suite: str = "standard",
                   shown.to_markdown(index=False, disable_numparse=True), ""]
     lines += [wide(frame).to_markdown(index=False, floatfmt=".3f"), ""]
     if tests is not None and not tests.empty:
-        from .leaderboard import _format_tests
+        from .tables import format_tests
         from .stats import count_verdicts
 
         lines += ["### Does the defence help? Defended against undefended at ρ = 0.1", "",
                   TEST_NOTE + " " + count_verdicts(tests.to_dict("records")) + ".", "",
-                  _format_tests(tests).to_markdown(index=False, floatfmt=".3f"), ""]
+                  format_tests(tests).to_markdown(index=False, floatfmt=".3f"), ""]
     if partial:
         lines += ["Cells without every suite attack (no robust accuracy shown): " + "; ".join(partial) + ".", ""]
     return lines

@@ -144,3 +144,13 @@ def write_cv_table(rows: list[dict], out_dir: str | Path, command: str, grid: st
     write_text_atomic(md, cv_markdown(df, list(dict.fromkeys(folds["command"])),
                                       " / ".join(dict.fromkeys(folds["grid"]))))
     return csv, md
+
+
+def format_tests(frame: pd.DataFrame) -> pd.DataFrame:
+    """A test table for Markdown: p-values to two significant digits, paired-graph counts as integers, – where untested."""
+    out = frame.copy()
+    if "p (Holm)" in out:
+        out["p (Holm)"] = out["p (Holm)"].map(lambda p: "–" if p is None or pd.isna(p) else f"{p:.2g}")
+    if "paired graphs" in out:
+        out["paired graphs"] = out["paired graphs"].map(lambda n: "–" if n is None or pd.isna(n) else f"{int(n)}")
+    return out
