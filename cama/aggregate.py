@@ -193,10 +193,10 @@ def _with_tests(rows: list[dict], pairs: list[tuple]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-#: per target group: (CAMA's attacks, their strongest gradient competitors, the rivals' column name)
+#: per target group: (CAMA's attacks, their strongest gradient competitors, the rivals' name in column titles)
 STANDINGS = {"structure": (CAMA_STRUCTURE, RBCD, "RBCD"),
-             "features": (("cama-feature",), ("grad-feature", "grad-feature-greedy"), "gradient feature attack"),
-             "both": (("cama",), ("grad-combined",), "gradient combined attack")}
+             "features": (("cama-feature",), ("grad-feature", "grad-feature-greedy"), "rival"),
+             "both": (("cama",), ("grad-combined",), "rival")}
 
 
 def standing_table(agg: pd.DataFrame, budget: float = 0.1, group: str = "structure") -> pd.DataFrame:
@@ -204,7 +204,7 @@ def standing_table(agg: pd.DataFrame, budget: float = 0.1, group: str = "structu
     the best of its gradient competitors (:data:`STANDINGS`: GRBCD / PRBCD for structure), each
     with its ASR, 95 % Wilson interval and victim queries per graph, and the paired test of the
     two on the graphs both attacked (exact McNemar, Holm over the table)."""
-    ours, rivals, rival_name = STANDINGS[group]
+    ours, rivals, short = STANDINGS[group]
     at = _at(agg, budget)
     rows, pairs = [], []
     for ds, victim in section_order(at):
@@ -214,7 +214,6 @@ def standing_table(agg: pd.DataFrame, budget: float = 0.1, group: str = "structu
         if cama.empty or rbcd.empty:
             continue
         c, r = cama.loc[cama.asr_mean.idxmax()], rbcd.loc[rbcd.asr_mean.idxmax()]
-        short = "RBCD" if group == "structure" else "rival"
         rows.append({"dataset": ds, "victim": victim, "best CAMA": c.attack, "ASR": c.asr_mean, "95% CI": _ci(c),
                      "queries/graph": c.queries_per_graph, f"best {short}": r.attack + ("*" if r.sampled else ""),
                      "ASR ": r.asr_mean, "95% CI ": _ci(r), "queries/graph ": r.queries_per_graph,

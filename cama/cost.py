@@ -22,14 +22,16 @@ from pathlib import Path
 
 import pandas as pd
 
+from .aggregate import STANDINGS
 from .errors import CamaError
 from .records import load_records
 
 CAMA_FAMILIES = ("cama-node", "cama-subgraph", "cama-grad")
 #: each CAMA family measured against its importance-free twin at the same schedules
 TWINS = {"cama-node": "search-random", "cama-grad": "search-grad"}
-#: the feature and combined groups: (CAMA's attack, its gradient competitors' families)
-GROUP_RIVALS = {"cama-feature": ("grad-feature", "grad-feature-greedy"), "cama": ("grad-combined",)}
+#: the feature and combined groups: CAMA's attack → its gradient competitors' families (the
+#: leaderboard's standings, :data:`cama.aggregate.STANDINGS`)
+GROUP_RIVALS = {STANDINGS[g][0][0]: STANDINGS[g][1] for g in ("features", "both")}
 CHEAP = 32
 
 

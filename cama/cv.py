@@ -123,8 +123,8 @@ def cross_validate(dataset, arch: str, folds: int = 10, grid: dict[str, tuple] |
 
     check_arch(arch)
     dev = resolve_device(device)
-    configs = grid_configs(base or TrainConfig(), grid if grid is not None else DEFAULT_GRID)
-    keys = list(grid if grid is not None else DEFAULT_GRID)
+    grid = DEFAULT_GRID if grid is None else grid
+    configs = grid_configs(base or TrainConfig(), grid)
     parts = stratified_folds(dataset.y, folds, seed)
     todo = list(range(folds)) if only is None else only
     with progress_bar(len(todo) * len(configs), f"{dataset.name}/{arch} {folds}-fold CV", enabled=progress) as advance:
@@ -135,7 +135,7 @@ def cross_validate(dataset, arch: str, folds: int = 10, grid: dict[str, tuple] |
                 torch.manual_seed(f)
                 model = build_victim(arch, dataset, cfg)
                 stats = train_model(model, dataset, split, cfg, f, dev, progress=False)
-                candidates.append(({k: getattr(cfg, k) for k in keys}, stats["val_acc"]))
+                candidates.append(({k: getattr(cfg, k) for k in grid}, stats["val_acc"]))
                 if best is None or stats["val_acc"] > best[1]["val_acc"]:
                     best = (cfg, stats, model)
                 advance(fold=f, val=f"{stats['val_acc']:.3f}")

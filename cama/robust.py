@@ -61,9 +61,9 @@ def robust_cells(records: list[dict], suite: str | Suite = "standard") -> tuple[
         n_att = len(next(iter(attacked)))
         fooled = set().union(*(r["fooled_ids"] for r in by_attack.values()))
         by_flips = set().union(*(r["fooled_ids"] for r in by_attack.values() if r["targets"] == ["structure"]))
-        clean = next(iter(by_attack.values()))["clean_acc"]
-        best = max(by_attack.values(), key=lambda r: r["asr"])
         first = next(iter(by_attack.values()))
+        clean = first["clean_acc"]
+        best = max(by_attack.values(), key=lambda r: r["asr"])
         attacked_ids = frozenset(int(g) for g in next(iter(attacked)))
         rows.append({"dataset": dataset, "victim": victim, "seed": seed, "budget": budget, "clean_acc": clean,
                      "robust_acc": clean * (1 - len(fooled) / n_att) if n_att else clean,
@@ -82,6 +82,12 @@ def robust_frame(records: list[dict], suite: str | Suite = "standard") -> tuple[
     return _per_victim(cells), partial
 
 
+def robust_interval(survivors: int, attacked: int, clean: float) -> tuple[float, float]:
+    """95 % interval of a robust accuracy: clean acc × Wilson's interval of the surviving share."""
+    lo, hi = wilson(int(survivors), int(attacked))
+    return clean * lo, clean * hi
+
+
 def _per_victim(cells: pd.DataFrame) -> pd.DataFrame:
     if cells.empty:
         return pd.DataFrame(columns=COLUMNS)
@@ -91,9 +97,8 @@ def _per_victim(cells: pd.DataFrame) -> pd.DataFrame:
         single=("single_acc", "mean"), attacked=("attacked", "mean"), seeds=("seed", "nunique"),
         best=("best_attack", lambda s: s.value_counts().index[0]), survivors=("survivors", "sum"),
         n_attacked=("attacked", "sum")).reset_index()
-    ci = [wilson(int(k), int(n)) for k, n in zip(out.survivors, out.n_attacked)]
-    out["robust_lo"] = [c * lo for c, (lo, _) in zip(out.clean, ci)]
-    out["robust_hi"] = [c * hi for c, (_, hi) in zip(out.clean, ci)]
+    ci = [robust_interval(k, n, c) for k, n, c in zip(out.survivors, out.n_attacked, out.clean)]
+    out["robust_lo"], out["robust_hi"] = [lo for lo, _ in ci], [hi for _, hi in ci]
     out = out.rename(columns={"clean": "clean acc", "robust": "robust acc", "structure": "robust acc (structure)",
                               "single": "single-attack acc",
                               "best": "best single attack"})
@@ -143,6 +148,11 @@ def defence_effect(frame: pd.DataFrame) -> pd.DataFrame:
            "Δ structure": ("Δ structure", "mean"), "cells": ("dataset", "size")}).reset_index()
 
 
+def _interval_text(seeds: pd.DataFrame) -> str:
+    lo, hi = robust_interval(seeds.survivors.sum(), seeds.attacked.sum(), seeds.clean_acc.mean())
+    return f"[{lo:.2f}, {hi:.2f}]"
+
+
 def defence_tests(cells: pd.DataFrame, budget: float = 0.1) -> pd.DataFrame:
     """Per dataset × defended victim at ρ = ``budget``: its robust accuracy against the undefended
     victim of the same architecture, paired on (seed, test graph) — both victims of a seed share
@@ -161,28 +171,21 @@ def defence_tests(cells: pd.DataFrame, budget: float = 0.1) -> pd.DataFrame:
         seeds = sorted(set(part.index) & set(base.index))
         if not seeds:
             continue
-        outcome = {}
+        pair = (None, None)
         if all(part.complete[s] and base.complete[s] for s in seeds):
-            d_out, u_out = {}, {}
+            pair = ({}, {})
             for s in seeds:
                 for g in part.attacked_ids[s] | base.attacked_ids[s]:
-                    d_out[(s, g)], u_out[(s, g)] = g in part.robust_ids[s], g in base.robust_ids[s]
-            outcome = {"pair": (d_out, u_out)}
-        pairs.append(outcome.get("pair", (None, None)))
-
-        def interval(p: pd.DataFrame) -> str:
-            lo, hi = wilson(int(p.survivors.sum()), int(p.attacked.sum()))
-            clean = p.clean_acc.mean()
-            return f"[{clean * lo:.2f}, {clean * hi:.2f}]"
-
+                    pair[0][(s, g)], pair[1][(s, g)] = g in part.robust_ids[s], g in base.robust_ids[s]
+        pairs.append(pair)
         rows.append({"dataset": dataset, "defended": victim, "robust acc": part.robust_acc[seeds].mean(),
-                     "95% CI": interval(part.loc[seeds]), "undefended": part.arch.iloc[0],
-                     "robust acc ": base.robust_acc[seeds].mean(), "95% CI ": interval(base.loc[seeds]),
+                     "95% CI": _interval_text(part.loc[seeds]), "undefended": part.arch.iloc[0],
+                     "robust acc ": base.robust_acc[seeds].mean(), "95% CI ": _interval_text(base.loc[seeds]),
                      "Δ robust": part.robust_acc[seeds].mean() - base.robust_acc[seeds].mean()})
-    for row, test in zip(rows, compare(pairs)):
-        row |= {"paired graphs": test["pairs"] or None, "p (Holm)": test["p (Holm)"], "verdict": test["verdict"]}
     if not rows:
         return pd.DataFrame()
+    for row, test in zip(rows, compare(pairs)):
+        row |= {"paired graphs": test["pairs"] or None, "p (Holm)": test["p (Holm)"], "verdict": test["verdict"]}
     out = pd.DataFrame(rows)
     order = out.defended.map(_victim_order)
     return out.assign(_v=order).sort_values(["dataset", "_v"]).drop(columns="_v").reset_index(drop=True)
@@ -221,8 +224,8 @@ def markdown(frame: pd.DataFrame, partial: list[str], suite: str = "standard",
                   shown.to_markdown(index=False, disable_numparse=True), ""]
     lines += [wide(frame).to_markdown(index=False, floatfmt=".3f"), ""]
     if tests is not None and not tests.empty:
-        from .tables import format_tests
         from .stats import count_verdicts
+        from .tables import format_tests
 
         lines += ["### Does the defence help? Defended against undefended at ρ = 0.1", "",
                   TEST_NOTE + " " + count_verdicts(tests.to_dict("records")) + ".", "",
