@@ -1,4 +1,4 @@
-"""Benchmark sweeps: datasets × victims × victim seeds × attacks × budgets, resumable.
+"""Benchmark sweeps: datasets × victims × victim seeds (or folds) × attacks × budgets, resumable.
 
 A *cell* is (dataset, victim architecture, victim seed, attack spec). A cell reuses the cached
 victim (training it when missing), attacks the victim's correctly classified test graphs once
@@ -118,9 +118,9 @@ def run_local(pending: list[Cell], cfg: BenchConfig, *, address=None, data_root=
         ds = datasets[cell.dataset]
         for arch in filter(None, (cell.victim, cell.surrogate)):
             if (arch, cell.seed) not in victims:
-                fresh = not locate_victim(ds, arch, cell.seed, cache_dir=cache_dir)[0].is_file()
+                fresh = not locate_victim(ds, arch, cell.seed, cache_dir=cache_dir, protocol=cell.protocol)[0].is_file()
                 victims[arch, cell.seed] = get_victim(ds, arch, cell.seed, device=device, cache_dir=cache_dir,
-                                                      progress=False)
+                                                      progress=False, protocol=cell.protocol)
                 if fresh:
                     trained.append(victims[arch, cell.seed].train_seconds)
         yield cell, run_cell(cell, cfg, ds, victims[cell.victim, cell.seed], victims.get((cell.surrogate, cell.seed)))

@@ -20,11 +20,12 @@ class Cell:
     seed: int
     spec: AttackSpec
     surrogate: str | None = None  #: transfer mode: the surrogate's architecture (same seed)
+    protocol: str = "seeds"  #: "cv10": ``seed`` is the victim's fold
 
     @property
     def name(self) -> str:
         sur = f"←{self.surrogate}" if self.surrogate else ""
-        return f"{self.dataset}/{self.victim}{sur}/s{self.seed}/{self.spec.label}"
+        return f"{self.dataset}/{self.victim}{sur}/{'s' if self.protocol == 'seeds' else 'f'}{self.seed}/{self.spec.label}"
 
 
 def make_cells(cfg: BenchConfig) -> list[Cell]:
@@ -33,7 +34,7 @@ def make_cells(cfg: BenchConfig) -> list[Cell]:
     from .data import canonical_name
 
     surrogates = cfg.surrogates or [None]
-    return [Cell(canonical_name(d), v, s, spec, None if sur == v else sur) for d in cfg.datasets
+    return [Cell(canonical_name(d), v, s, spec, None if sur == v else sur, cfg.protocol) for d in cfg.datasets
             for v in cfg.victims for s in cfg.seeds for sur in surrogates for spec in cfg.attacks]
 
 
@@ -61,7 +62,7 @@ def expected_run_ids(cell: Cell, cfg: BenchConfig) -> list[str]:
 
     params = run_params(atk, cfg.kappa() if cell.surrogate else None, cfg.constraints_for(cell.dataset))
     return [run_id(run_config(cell.dataset, cell.victim, cell.seed, atk.name, params, b, cell.seed,
-                              cell.surrogate, cell_max_graphs(cell, cfg)))
+                              cell.surrogate, cell_max_graphs(cell, cfg), cell.protocol))
             for b in cfg.budget_list()]
 
 
@@ -116,7 +117,8 @@ def run_cell(cell: Cell, cfg: BenchConfig, dataset, victim, surrogate=None) -> l
                           victim_name=cell.victim, victim_seed=cell.seed, seed=cell.seed,
                           max_graphs=cell_max_graphs(cell, cfg), transfer_margin=cfg.kappa(),
                           constraints=cfg.constraints_for(cell.dataset),
-                          surrogate=surrogate.model if cell.surrogate else None, surrogate_name=cell.surrogate)
+                          surrogate=surrogate.model if cell.surrogate else None, surrogate_name=cell.surrogate,
+                          protocol=cell.protocol)
     for rec in out.records:
         if cell.spec.label != cell.spec.attack:
             rec["label"] = cell.spec.label

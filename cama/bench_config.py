@@ -24,6 +24,11 @@ Configuration (TOML; every key optional, flags of ``cama bench`` override them):
     rounds = 0                               # other keys are attack parameters
     rerank = 0
 
+Protocol v2 grids add ``protocol = "cv10"``: each victim is the selected model of one fold of
+stratified 10-fold cross-validation (:mod:`cama.cv`), ``folds = [0, …, 9]`` (the default; ``folds``
+is the name of ``seeds`` there) and every correctly classified test graph of every fold is
+attacked once; ``max_graphs`` is then a seeded sample *per fold* (stratified over folds).
+
 Transfer grids add ``surrogates = ["gcn", "gin", ...]``: every cell then runs once per surrogate
 architecture (the zoo/cache victim of that architecture and seed, so the same split), in
 transfer mode with ``transfer_margin`` (κ; default ``cama.evaluate.DEFAULT_TRANSFER_MARGIN``);
@@ -82,6 +87,8 @@ class BenchConfig:
     #: domain constraints (cama.constraints): one string for every dataset, or a table per dataset
     #: with "*" for the rest, e.g. {MUTAG = "valence,connected", "*" = "degree,connected"}
     constraints: str | dict[str, str] = ""
+    #: where victims come from (cama.cv.PROTOCOLS): "seeds" (v1) or "cv10" (v2; seeds are folds)
+    protocol: str = "seeds"
 
     def __post_init__(self) -> None:
         if not self.attacks:
@@ -102,11 +109,19 @@ class BenchConfig:
 
     @classmethod
     def from_dict(cls, raw: dict, source: str = "config") -> BenchConfig:
-        allowed = {f.name for f in fields(cls)}
+        allowed = {f.name for f in fields(cls)} | {"folds"}
         unknown = sorted(set(raw) - allowed)
         if unknown:
             raise CamaError(f"{source}: unknown key(s) {unknown}; allowed: {sorted(allowed)}.")
-        kw = {k: v for k, v in raw.items() if k != "attacks"}
+        kw = {k: v for k, v in raw.items() if k not in ("attacks", "folds")}
+        if "folds" in raw:
+            if "seeds" in raw:
+                raise CamaError(f"{source}: give folds (protocol cv10) or seeds (protocol seeds), not both.")
+            if raw.get("protocol", "seeds") == "seeds":
+                raise CamaError(f"{source}: folds need protocol = \"cv10\"; seeded victims take seeds = [...].")
+            kw["seeds"] = raw["folds"]
+        elif raw.get("protocol") == "cv10" and "seeds" not in raw:
+            kw["seeds"] = list(range(10))
         if "attacks" in raw:
             kw["attacks"] = parse_attack_table(raw["attacks"], source)
         if kw.get("max_graphs") == 0:
@@ -136,6 +151,11 @@ class BenchConfig:
             raise CamaError(f"{source}: transfer_margin must be a number in [0, 1], got {self.transfer_margin!r}.")
         if not all(isinstance(s, int) and not isinstance(s, bool) for s in self.seeds):
             raise CamaError(f"{source}: seeds must be integers, got {self.seeds}.")
+        from .cv import cv_protocol
+
+        cv = cv_protocol(self.protocol)  # unknown protocol → one clear error
+        if cv is not None and not all(0 <= s < cv.folds for s in self.seeds):
+            raise CamaError(f"{source}: folds of {self.protocol} are 0..{cv.folds - 1}, got {self.seeds}.")
         self.budgets = [b.value for b in parse_budgets(self.budgets, self.budget_kind)]  # validated, sorted
         for spec in self.attacks:
             if spec.attack not in ATTACKS and ":" not in spec.attack:
@@ -212,19 +232,22 @@ def bench_config(config_path: str | Path | None = None, *, datasets: list[str] |
                  victims: list[str] | None = None, seeds: list[int] | None = None, attacks: list[str] | None = None,
                  params: dict | None = None, exclude: list[str] | None = None, budgets: str | None = None,
                  budget_kind: str | None = None, importance: str | None = None, max_graphs: int | None = None,
-                 runs: str | None = None, constraints: str | None = None) -> BenchConfig:
+                 runs: str | None = None, constraints: str | None = None, protocol: str | None = None) -> BenchConfig:
     """The grid of ``cama bench``: the TOML at ``config_path`` (else the defaults), then every given
     flag over it. ``attacks`` (names, or ``["all"]``) replace the config's attacks: a name that
     labels one of the config's ``[attacks.*]`` tables keeps that table (its parameters and
     samples, so ``-a grbcd`` reruns the leaderboard's GRBCD column, run ids included), any other
     name runs at its registry defaults; with ``params`` every named attack takes those
     parameters instead; ``exclude`` drops attack labels; ``max_graphs = 0`` means every graph;
-    ``constraints = "none"`` runs the grid unconstrained."""
+    ``constraints = "none"`` runs the grid unconstrained; ``protocol = "cv10"`` over a seeded grid
+    takes every fold unless ``seeds`` (the folds) are given."""
     from .budget import parse_budgets
 
     cfg = BenchConfig.from_toml(config_path) if config_path else BenchConfig()
     flags: dict = {"datasets": datasets, "victims": victims, "seeds": seeds, "budget_kind": budget_kind,
-                   "importance": importance, "runs": runs}
+                   "importance": importance, "runs": runs, "protocol": protocol}
+    if protocol == "cv10" and cfg.protocol != "cv10" and seeds is None:
+        flags["seeds"] = list(range(10))
     if constraints is not None:
         flags["constraints"] = "" if constraints == "none" else constraints
     if budgets:
@@ -267,6 +290,7 @@ def describe(cfg: BenchConfig) -> str:
     per = {d: ",".join(cfg.constraints_for(d)) or "none" for d in cfg.datasets}
     constrained = (" under constraints " + "; ".join(f"{d} {c}" for d, c in per.items())) \
         if any(v != "none" for v in per.values()) else ""
-    return (f"datasets {', '.join(cfg.datasets)} × victims {', '.join(cfg.victims)} × seeds "
+    replicates = "seeds" if cfg.protocol == "seeds" else f"{cfg.protocol} folds"
+    return (f"datasets {', '.join(cfg.datasets)} × victims {', '.join(cfg.victims)} × {replicates} "
             f"{', '.join(map(str, cfg.seeds))} × attacks [{attacks}] × budgets "
             f"{', '.join(f'{b:g}' for b in cfg.budgets)} ({cfg.budget_kind}){transfer}{constrained}")

@@ -30,14 +30,15 @@ def _dataset(name: str, data_root: str | None):
     return load_dataset(name, root=data_root)
 
 
-def _train_task(dataset: str, arch: str, seed: int, data_root: str | None) -> dict:
+def _train_task(dataset: str, arch: str, seed: int, data_root: str | None, protocol: str = "seeds") -> dict:
     from victims.store import train_victim
 
     from .runtime import tune_allocator
 
     tune_allocator()  # once per worker process, as the cama command does
 
-    return train_victim(_dataset(dataset, data_root), arch, seed, device="cpu", progress=False).to_checkpoint()
+    return train_victim(_dataset(dataset, data_root), arch, seed, device="cpu", progress=False,
+                        protocol=protocol).to_checkpoint()
 
 
 def _cell_task(cell, cfg, checkpoint: dict, data_root: str | None, device: str,
@@ -79,11 +80,12 @@ def run_ray(pending: list, cfg, address: str | None, data_root: str | None, cach
     try:
         checkpoints, training = {}, {}
         for key in dict.fromkeys((c.dataset, arch, c.seed) for c in pending for arch in (c.victim, c.surrogate) if arch):
-            path, _ = locate_victim(_dataset(key[0], data_root), key[1], key[2], cache_dir=cache_dir)
+            path, _ = locate_victim(_dataset(key[0], data_root), key[1], key[2], cache_dir=cache_dir,
+                                    protocol=cfg.protocol)
             if path.is_file():
                 checkpoints[key] = ray.put(load_torch_file(path, "delete it to retrain"))
             else:  # trained on a worker; cells that need it wait for it
-                checkpoints[key] = train.remote(*key, data_root)
+                checkpoints[key] = train.remote(*key, data_root, cfg.protocol)
                 training[checkpoints[key]] = path
         refs = {attack.remote(cell, cfg, checkpoints[(cell.dataset, cell.victim, cell.seed)], data_root, device,
                               checkpoints[(cell.dataset, cell.surrogate, cell.seed)] if cell.surrogate else None): cell

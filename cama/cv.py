@@ -30,8 +30,42 @@ from .splits import stratified_split
 
 #: the model-selection grid of protocol v2 (2 × 2 × 2 = 8 configurations per fold)
 DEFAULT_GRID: dict[str, tuple] = {"hidden": (32, 64), "dropout": (0.0, 0.5), "lr": (0.01, 0.001)}
+#: the protocols a victim can come from: "seeds" (v1: one seeded stratified 80/10/10 split per
+#: victim seed) and "cv10" (v2: fold f of stratified 10-fold CV with this module's model selection;
+#: the victim's index is the fold)
+PROTOCOLS = ("seeds", "cv10")
 GRID_KEYS = {"hidden": int, "dropout": float, "lr": float, "num_layers": int, "batch_size": int,
              "weight_decay": float, "epochs": int}
+
+
+@dataclass(frozen=True)
+class CVProtocol:
+    """A cross-validation protocol: ``folds`` stratified folds dealt with ``seed``, an inner
+    stratified validation share ``inner_val``, the model-selection ``grid``. ``cv10`` is the
+    default one (10 folds, seed 0, 10 % inner validation, :data:`DEFAULT_GRID`)."""
+
+    name: str = "cv10"
+    folds: int = 10
+    seed: int = 0
+    inner_val: float = 0.1
+    grid: tuple[tuple[str, tuple], ...] = tuple(DEFAULT_GRID.items())
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "folds": self.folds, "seed": self.seed, "inner_val": self.inner_val,
+                "grid": {k: list(v) for k, v in self.grid}}
+
+
+def check_protocol(name: str) -> str:
+    """A protocol name (:data:`PROTOCOLS`), else one clear error."""
+    if name not in PROTOCOLS:
+        raise CamaError(f"Unknown protocol '{name}'; choose one of: {', '.join(PROTOCOLS)} "
+                        "(seeds = seeded 80/10/10 split per victim seed, cv10 = stratified 10-fold CV).")
+    return name
+
+
+def cv_protocol(name: str) -> CVProtocol | None:
+    """The cross-validation protocol of ``name`` (None for ``seeds``)."""
+    return CVProtocol() if check_protocol(name) == "cv10" else None
 
 
 def stratified_folds(y: Tensor, k: int = 10, seed: int = 0) -> list[Tensor]:

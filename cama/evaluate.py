@@ -121,9 +121,11 @@ def evaluate_attack(model: torch.nn.Module, dataset: GraphDataset, test_idx, att
                     victim_name: str, victim_seed: int, seed: int = 0, surrogate: torch.nn.Module | None = None,
                     surrogate_name: str | None = None, max_graphs: int | None = None, keep_adversarial: bool = False,
                     cam_layer: str | None = None, progress: bool = False,
-                    transfer_margin: float = DEFAULT_TRANSFER_MARGIN, constraints=()) -> AttackOutcome:
+                    transfer_margin: float = DEFAULT_TRANSFER_MARGIN, constraints=(), protocol: str = "seeds"
+                    ) -> AttackOutcome:
     """Run ``attack`` on the correctly classified graphs of ``dataset[test_idx]`` for all ``budgets``
-    (under the domain ``constraints`` of :mod:`cama.constraints`, e.g. ``"valence,connected"``)."""
+    (under the domain ``constraints`` of :mod:`cama.constraints`, e.g. ``"valence,connected"``);
+    ``victim_seed`` is the victim's fold under ``protocol="cv10"`` (:func:`cama.records.run_config`)."""
     from attacks.base import AttackContext, AttackResult, stop_mask
 
     max_graphs = check_max_graphs(max_graphs)
@@ -244,7 +246,7 @@ def evaluate_attack(model: torch.nn.Module, dataset: GraphDataset, test_idx, att
         n_success, flips = sum(fooled[str(b)]), sum(used_flips[str(b)])
         asr = n_success / n_att if n_att else 0.0
         rec = {"schema": SCHEMA} | run_config(dataset.name, victim_name, victim_seed, attack.name, params, b, seed,
-                                              surrogate_name, max_graphs) | {"targets": sorted(attack.targets),
+                                              surrogate_name, max_graphs, protocol) | {"targets": sorted(attack.targets),
                "knowledge": attack.knowledge, "relaxation": relaxation.status, "attack_stats": dict(attack.stats),
                "external": attack.external,
                "n_test": len(test), "n_correct": len(correct), "n_attacked": n_att, "n_success": n_success,

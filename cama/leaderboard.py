@@ -40,15 +40,26 @@ from .aggregate import (  # noqa: F401  (re-exported: the public names of cama.l
     target_group,
 )
 from .errors import CamaError
-from .records import load_records, versions, write_text_atomic
+from .records import load_records, single_protocol, versions, write_text_atomic
 from .stats import count_verdicts
 from .tables import format_tests
 
 
-TEST_NOTE = ("ASRs with 95 % Wilson intervals (graphs pooled over victim seeds). Verdict: exact McNemar test "
-             "on the graphs both attacks attacked ((seed, graph) pairs), Holm-adjusted over the rows of this table, "
+TEST_NOTE = ("ASRs with 95 % Wilson intervals (graphs pooled over {units}). Verdict: exact McNemar test "
+             "on the graphs both attacks attacked (({unit}, graph) pairs), Holm-adjusted over the rows of this table, "
              "α = 0.05; a row whose records carry no per-graph outcomes is not testable. Left attack against "
              "right:")
+
+
+#: what a leaderboard's replicates are, per protocol (records of one protocol only: single_protocol)
+UNITS = {"seeds": "victim seeds", "cv10": "folds"}
+PROTOCOL_NOTES = {
+    "seeds": "Protocol v1 (`seeds`): each victim is trained on a seeded stratified 80/10/10 split of its seed; a "
+             "cell attacks the correctly classified test graphs of each seed's victim.",
+    "cv10": "Protocol v2 (`cv10`): the victims are the selected models of stratified 10-fold cross-validation "
+            "(Errica et al., ICLR 2020; `cama cv`, grid hidden {32, 64} × dropout {0, 0.5} × lr {0.01, 0.001} on an "
+            "inner 90/10 split); a cell attacks the correctly classified test graphs of every fold, each on its own "
+            "fold's victim, so every graph of the dataset is attacked at most once (`*`: a seeded sample per fold)."}
 
 
 def _cell(r, bold: bool) -> str:
@@ -94,6 +105,9 @@ def write_leaderboard(runs: str | Path, out: str | Path, command: str, victims_m
     ``defended_runs`` the robust-accuracy view of defended victims (:mod:`cama.robust`): tables,
     ``robust.csv`` and ``plots/robust.png``."""
     records = load_records(runs)
+    views = {str(p): load_records(p) for p in (transfer_runs, constrained_runs, cost_runs, defended_runs) if p}
+    protocol = single_protocol({str(runs): records, **views})
+    del views
     agg = aggregate(records)
     from . import cost, robust
     from . import transfer as tm
@@ -120,10 +134,10 @@ def write_leaderboard(runs: str | Path, out: str | Path, command: str, victims_m
     n_used = agg.attrs["records_used"]
     superseded = f" ({len(records) - n_used} older duplicates superseded)" if n_used < len(records) else ""
     header = [f"Produced by `{command}` from {n_used} run records in `{runs}`{superseded}.  ",
-              f"Versions: {versions()}", "",
-              "Cells: attack success rate, mean over victim seeds, with its 95 % Wilson interval in brackets (fooled "
-              "and attacked graphs pooled over seeds; the std over seeds is in the CSV), accuracy under attack in "
-              "parentheses; a graph "
+              f"Versions: {versions()}", "", PROTOCOL_NOTES[protocol], "",
+              f"Cells: attack success rate, mean over {UNITS[protocol]}, with its 95 % Wilson interval in brackets "
+              f"(fooled and attacked graphs pooled over {UNITS[protocol]}; the std over them is in the CSV), accuracy "
+              "under attack in parentheses; a graph "
               "counts as fooled at budget ρ when the attack's edits within any budget ≤ ρ fool it (monotone). One "
               "table per target group (structure / features / both budgets): attacks are ranked only against "
               "attacks of the same targets. Best ASR per budget in bold; avg rank over budgets within the group "
@@ -134,7 +148,7 @@ def write_leaderboard(runs: str | Path, out: str | Path, command: str, victims_m
               "nodes ≤ max(1, round(ρ·|V_g|)). `*` = run on a seeded sample of the attacked graphs (see "
               "`n_attacked` in the CSV).",
               ""]
-    partial = _partial_coverage(agg)
+    partial = _partial_coverage(agg, UNITS[protocol])
     if partial:
         header[-1:-1] = [partial]
     md = ["# cama leaderboard", ""] + header
@@ -156,7 +170,8 @@ def write_leaderboard(runs: str | Path, out: str | Path, command: str, victims_m
         ("What Graph-CAM adds at ρ = 0.1: each CAMA attack against the same method without importance",
          ablation_table(agg))) if len(frame)]
     for title, frame in extra:
-        md += [f"## {title}", "", TEST_NOTE + " " + count_verdicts(frame.to_dict("records")) + ".", "",
+        md += [f"## {title}", "", TEST_NOTE.format(units=UNITS[protocol], unit=UNITS[protocol].split()[-1][:-1])
+               + " " + count_verdicts(frame.to_dict("records")) + ".", "",
                format_tests(frame).to_markdown(index=False, floatfmt=".2f"), ""]
     md += ["Contents: " + " · ".join(f"[{d} — {v}](#{_anchor(titles[(d, v)])})" for d, v in sections), ""]
     for ds, victim, group, wide in block_tables(agg):
@@ -206,7 +221,7 @@ def write_leaderboard(runs: str | Path, out: str | Path, command: str, victims_m
     return written + plots
 
 
-def _partial_coverage(agg: pd.DataFrame) -> str:
+def _partial_coverage(agg: pd.DataFrame, units: str = "victim seeds") -> str:
     """A sentence naming the datasets whose cells ran on fewer victim seeds than the others
     (``n_seeds`` per cell is in the CSV), and the attacks missing for a victim although they ran on
     the dataset's other victims; "" when coverage is complete."""
@@ -216,7 +231,7 @@ def _partial_coverage(agg: pd.DataFrame) -> str:
     if not short.empty:
         per = [f"{d} ({len(short[short.dataset == d])} of {len(agg[agg.dataset == d])} cells)"
                for d in dict.fromkeys(short.dataset)]
-        out = (f" **Partly run:** cells on fewer than {most} victim seeds (mean over the seeds run; `n_seeds` in "
+        out = (f" **Partly run:** cells on fewer than {most} {units} (mean over those run; `n_seeds` in "
                f"the CSV): {', '.join(per)}.")
     missing = []
     for ds, part in agg.groupby("dataset", sort=False):

@@ -1,4 +1,9 @@
-"""Run records: one JSON file per (dataset, victim, victim seed, attack, params, budget).
+"""Run records: one JSON file per (dataset, victim, victim seed or fold, attack, params, budget).
+
+Protocol v1 records (seeded 80/10/10 victims) carry ``victim_seed``; protocol v2 records carry
+``protocol = "cv10"`` and ``fold`` instead (the victim of that fold, :mod:`cama.cv`).
+:func:`load_records` gives every record a ``victim_seed`` — the fold under v2 — so aggregation
+has one replicate index either way, and ``protocol`` (``"seeds"`` where absent).
 
 The file name is the ``run_id``, a hash of the record's configuration, so a rerun finds what
 exists; files are written atomically (temporary file + rename), so a killed run never leaves a
@@ -18,18 +23,43 @@ from pathlib import Path
 SCHEMA = "cama-run/1"
 CONFIG_FIELDS = ("dataset", "victim", "victim_seed", "attack", "params", "budget_kind", "budget", "seed",
                  "surrogate", "max_graphs")
+#: configuration fields of protocol v2 records only (absent from v1 records and from their run ids)
+PROTOCOL_FIELDS = ("protocol", "fold")
 
 
 def run_config(dataset: str, victim: str, victim_seed: int, attack: str, params: dict, budget, seed: int,
-               surrogate: str | None = None, max_graphs: int | None = None) -> dict:
-    """The configuration fields of a record (``CONFIG_FIELDS``) for one budget (a ``Budget``)."""
-    return {"dataset": dataset, "victim": victim, "victim_seed": victim_seed, "attack": attack, "params": params,
-            "budget_kind": budget.kind, "budget": budget.value, "seed": seed, "surrogate": surrogate,
-            "max_graphs": max_graphs}
+               surrogate: str | None = None, max_graphs: int | None = None, protocol: str = "seeds") -> dict:
+    """The configuration fields of a record for one budget (a ``Budget``): ``CONFIG_FIELDS``, with
+    ``protocol`` and ``fold`` in place of ``victim_seed`` under a cross-validation protocol."""
+    replicate = {"victim_seed": victim_seed} if protocol == "seeds" else {"protocol": protocol, "fold": victim_seed}
+    return {"dataset": dataset, "victim": victim} | replicate | {
+        "attack": attack, "params": params, "budget_kind": budget.kind, "budget": budget.value, "seed": seed,
+        "surrogate": surrogate, "max_graphs": max_graphs}
+
+
+def record_protocol(record: dict) -> str:
+    return record.get("protocol", "seeds")
+
+
+def single_protocol(groups: dict[str, list[dict]]) -> str:
+    """The one protocol of every record in ``groups`` (folder → its records); records of two
+    protocols are never aggregated together → one clear error naming the folders."""
+    from .errors import CamaError
+
+    found: dict[str, set[str]] = {}
+    for folder, records in groups.items():
+        for r in records:
+            found.setdefault(record_protocol(r), set()).add(folder)
+    if len(found) > 1:
+        where = "; ".join(f"{p}: {', '.join(sorted(f))}" for p, f in sorted(found.items()))
+        raise CamaError(f"Records of two protocols ({where}); a leaderboard takes one protocol: point every "
+                        "--*-runs folder at records of the same protocol (e.g. results/runs/v2/…).")
+    return next(iter(found), "seeds")
 
 
 def run_id(config: dict) -> str:
-    blob = json.dumps({k: config.get(k) for k in CONFIG_FIELDS}, sort_keys=True, default=str)
+    fields = {k: config.get(k) for k in CONFIG_FIELDS} | {k: config[k] for k in PROTOCOL_FIELDS if k in config}
+    blob = json.dumps(fields, sort_keys=True, default=str)
     return hashlib.sha1(blob.encode()).hexdigest()[:16]
 
 
@@ -106,6 +136,8 @@ def load_records(folder: str | Path) -> list[dict]:
         except (OSError, json.JSONDecodeError):
             continue
         if isinstance(rec, dict) and rec.get("schema") == SCHEMA:
+            if "fold" in rec:
+                rec["victim_seed"] = rec["fold"]
             out.append(rec)
     return out
 

@@ -21,9 +21,20 @@ def test_zoo_covers_the_leaderboard_grid_and_stays_small():
 
     grid = tomllib.loads((ROOT / "bench.toml").read_text())
     want = {(d, v, s) for d in grid["datasets"] for v in grid["victims"] for s in grid["seeds"]}
-    have = {(e["dataset"], e["arch"], e["seed"]) for e in MANIFEST}
+    have = {(e["dataset"], e["arch"], e["seed"]) for e in MANIFEST if e.get("protocol", "seeds") == "seeds"}
     assert want <= have, sorted(want - have)[:5]
-    assert zoo_size() <= 25 * 2**20
+    assert zoo_size() <= 50 * 2**20
+
+
+def test_zoo_holds_every_fold_of_the_cv10_datasets_it_has():
+    """Protocol v2: a dataset in the zoo under cv10 has the victims of all 4 architectures × 10 folds."""
+    import tomllib
+
+    grid = tomllib.loads((ROOT / "bench_cv10.toml").read_text())
+    cv = {(e["dataset"], e["arch"], e["seed"]) for e in MANIFEST if e.get("protocol") == "cv10"}
+    datasets = {d for d, _, _ in cv}
+    assert "MUTAG" in datasets
+    assert cv == {(d, v, f) for d in datasets for v in grid["victims"] for f in grid["folds"]}
 
 
 @pytest.mark.parametrize("entry", MANIFEST, ids=[e["file"] for e in MANIFEST])
@@ -41,8 +52,11 @@ def test_zoo_victims_reach_their_manifest_accuracy(tu_root, name):
     assert entries
     for e in entries:  # defended victims by their name (ARCH+DEFENSE), undefended by architecture
         defense = e["train_config"].get("defense", "")
-        v = get_victim(ds, e["arch"] + (f"+{defense}" if defense else ""), e["seed"], device="cpu", progress=False)
-        assert v.source == "zoo" and v.path.name == e["file"] == f"{victim_key(ds, e['arch'], e['seed'], v.train_config)}.pt"
+        protocol = e.get("protocol", "seeds")
+        v = get_victim(ds, e["arch"] + (f"+{defense}" if defense else ""), e["seed"], device="cpu", progress=False,
+                       protocol=protocol)
+        key = victim_key(ds, e["arch"], e["seed"], v.request_config, protocol)
+        assert v.source == "zoo" and v.path.name == e["file"] == f"{key}.pt"
         test = ds[v.split["test"]]
         acc = float((predict(v.model, test, torch.device("cpu")) == torch.cat([g.y for g in test])).float().mean())
         assert acc == pytest.approx(e["test_acc"], abs=1e-9), e["file"]

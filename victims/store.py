@@ -4,6 +4,12 @@ A checkpoint is a plain dict (loadable with ``torch.load(..., weights_only=True)
 the state dict, the architecture config, the training config, dataset name, featurizer config,
 split indices and clean val/test accuracy. The cache stores one checkpoint per
 (dataset, architecture, seed, hyper-parameters, featurizer) under ``<cache>/victims/``.
+
+Two protocols (:data:`cama.cv.PROTOCOLS`) make victims: ``seeds`` (v1) trains one configuration on
+the seeded 80/10/10 split of its seed; ``cv10`` (v2) is fold f of stratified 10-fold
+cross-validation, the configuration selected on the fold's inner validation split
+(:func:`cama.cv.cross_validate`); the victim's index is then the fold (``-f3-`` in its key), its
+checkpoint adds ``protocol`` and ``base_config`` (the configuration the grid varies).
 """
 from __future__ import annotations
 
@@ -48,9 +54,19 @@ class Victim:
     epochs: int = 0
     train_seconds: float = 0.0  #: wall time of training (0 for checkpoints written before it was recorded)
     source: str = "file"  #: where it came from: "zoo", "cache", "trained" or "file"
+    protocol: str = "seeds"  #: "seeds" (``seed`` is the victim seed) or "cv10" (``seed`` is the fold)
+    base_config: TrainConfig | None = None  #: cv10: the configuration the selection grid varied
+
+    @property
+    def request_config(self) -> TrainConfig:
+        """The configuration this victim was asked for (its cache key): the trained one under
+        ``seeds``, the grid's base under ``cv10``."""
+        return self.base_config or self.train_config
 
     def to_checkpoint(self) -> dict:
-        return {"format": CHECKPOINT_FORMAT, "state_dict": {k: v.cpu() for k, v in self.model.state_dict().items()},
+        extra = {} if self.protocol == "seeds" else {"protocol": self.protocol,
+                                                     "base_config": self.request_config.to_dict()}
+        return extra | {"format": CHECKPOINT_FORMAT, "state_dict": {k: v.cpu() for k, v in self.model.state_dict().items()},
                 "victim_config": self.model.config.to_dict(), "train_config": self.train_config.to_dict(),
                 "dataset": self.dataset, "featurizer": self.featurizer, "seed": self.seed,
                 "split": {k: v.cpu() for k, v in self.split.items()}, "val_acc": self.val_acc,
@@ -110,15 +126,24 @@ def victim_from_checkpoint(ckpt: dict, device: str | torch.device = "auto", sour
     return Victim(model=model, arch=cfg.arch, dataset=ckpt["dataset"], seed=int(ckpt["seed"]), split=ckpt["split"],
                   val_acc=float(ckpt["val_acc"]), test_acc=float(ckpt["test_acc"]),
                   train_config=TrainConfig(**ckpt["train_config"]), featurizer=ckpt["featurizer"],
-                  epochs=int(ckpt.get("epochs", 0)), train_seconds=float(ckpt.get("train_seconds", 0.0)))
+                  epochs=int(ckpt.get("epochs", 0)), train_seconds=float(ckpt.get("train_seconds", 0.0)),
+                  protocol=ckpt.get("protocol", "seeds"),
+                  base_config=TrainConfig(**ckpt["base_config"]) if "base_config" in ckpt else None)
 
 
-def victim_key(dataset: GraphDataset, arch: str, seed: int, cfg: TrainConfig) -> str:
-    blob = json.dumps({"format": CHECKPOINT_FORMAT, "dataset": dataset.name, "arch": arch, "seed": seed,
-                       "train": cfg.to_dict(), "featurizer": dataset.featurizer.to_config(),
-                       "n_graphs": len(dataset)}, sort_keys=True)
+def victim_key(dataset: GraphDataset, arch: str, seed: int, cfg: TrainConfig, protocol: str = "seeds") -> str:
+    """The cache and zoo key: ``DATASET-ARCH-s<seed>-<hash>`` (``-f<fold>-`` under ``cv10``), the hash
+    over everything that determines the victim (the protocol's folds, seed and grid included)."""
+    from cama.cv import cv_protocol
+
+    cv = cv_protocol(protocol)
+    blob = {"format": CHECKPOINT_FORMAT, "dataset": dataset.name, "arch": arch, "seed": seed,
+            "train": cfg.to_dict(), "featurizer": dataset.featurizer.to_config(), "n_graphs": len(dataset)}
+    if cv is not None:
+        blob["protocol"] = cv.to_dict()
+    digest = hashlib.sha1(json.dumps(blob, sort_keys=True).encode()).hexdigest()[:10]
     name = arch + (f"+{cfg.defense}".replace(":", "-").replace("@", "-") if cfg.defense else "")  # gcn+guard-0.1
-    return f"{dataset.name}-{name}-s{seed}-{hashlib.sha1(blob.encode()).hexdigest()[:10]}"
+    return f"{dataset.name}-{name}-{'f' if cv else 's'}{seed}-{digest}"
 
 
 def victim_cache_dir(cache_dir: str | Path | None = None) -> Path:
@@ -126,11 +151,21 @@ def victim_cache_dir(cache_dir: str | Path | None = None) -> Path:
 
 
 def train_victim(dataset: GraphDataset, arch: str, seed: int = 0, cfg: TrainConfig | None = None,
-                 device: str | torch.device = "auto", progress: bool = True) -> Victim:
-    """Train a fresh victim on the seeded stratified 80/10/10 split."""
+                 device: str | torch.device = "auto", progress: bool = True, protocol: str = "seeds") -> Victim:
+    """Train a fresh victim: on the seeded stratified 80/10/10 split (``seeds``), or as fold ``seed``
+    of ``cv10`` (the selected configuration of that fold, ``cfg`` the grid's base)."""
+    from cama.cv import cross_validate, cv_protocol
+
     check_arch(arch)
     cfg = cfg or TrainConfig()
     dev = resolve_device(device)
+    cv = cv_protocol(protocol)
+    if cv is not None:
+        if not 0 <= seed < cv.folds:
+            raise CamaError(f"Fold {seed} does not exist under {protocol}; folds are 0..{cv.folds - 1}.")
+        r = next(cross_validate(dataset, arch, cv.folds, dict(cv.grid), cfg, cv.seed, cv.inner_val, dev,
+                                only=[seed], progress=progress))
+        return fold_victim(dataset, arch, r, cfg, protocol)
     split = default_split(dataset, seed)
     torch.manual_seed(seed)
     model = build_victim(arch, dataset, cfg)
@@ -143,56 +178,64 @@ def train_victim(dataset: GraphDataset, arch: str, seed: int = 0, cfg: TrainConf
                   epochs=stats["epochs"], train_seconds=seconds)
 
 
+def fold_victim(dataset: GraphDataset, arch: str, result, base: TrainConfig, protocol: str = "cv10") -> Victim:
+    """The :class:`Victim` of one fold of :func:`cama.cv.cross_validate` (a ``FoldResult``)."""
+    return Victim(model=result.model, arch=arch, dataset=dataset.name, seed=result.fold, split=result.split,
+                  val_acc=result.val_acc, test_acc=result.test_acc, train_config=result.config,
+                  featurizer=dataset.featurizer.to_config(), epochs=result.epochs, train_seconds=result.seconds,
+                  protocol=protocol, base_config=base)
+
+
 def victim_path(dataset: GraphDataset, arch: str, seed: int = 0, cfg: TrainConfig | None = None,
-                cache_dir: str | Path | None = None) -> Path:
-    """Where the cache keeps the victim for (dataset, arch, seed, cfg)."""
-    return victim_cache_dir(cache_dir) / f"{victim_key(dataset, arch, seed, cfg or TrainConfig())}.pt"
+                cache_dir: str | Path | None = None, protocol: str = "seeds") -> Path:
+    """Where the cache keeps the victim for (dataset, arch, seed or fold, cfg, protocol)."""
+    return victim_cache_dir(cache_dir) / f"{victim_key(dataset, arch, seed, cfg or TrainConfig(), protocol)}.pt"
 
 
 def locate_victim(dataset: GraphDataset, arch: str, seed: int = 0, cfg: TrainConfig | None = None,
-                  cache_dir: str | Path | None = None) -> tuple[Path, str]:
+                  cache_dir: str | Path | None = None, protocol: str = "seeds") -> tuple[Path, str]:
     """Where the victim for (dataset, arch, seed, cfg) is: ``(zoo file, "zoo")`` when the victim
     zoo holds it (:mod:`victims.zoo`), else ``(cache file, "cache")`` — which may not exist yet."""
     from .zoo_index import zoo_path
 
     arch, cfg = resolve_spec(arch, cfg)
     cfg = cfg or TrainConfig()
-    found = zoo_path(victim_key(dataset, arch, seed, cfg))
+    found = zoo_path(victim_key(dataset, arch, seed, cfg, protocol))
     if found is not None:
         return found, "zoo"
-    return victim_path(dataset, arch, seed, cfg, cache_dir), "cache"
+    return victim_path(dataset, arch, seed, cfg, cache_dir, protocol), "cache"
 
 
 def get_victim(dataset: GraphDataset, arch: str, seed: int = 0, cfg: TrainConfig | None = None,
                device: str | torch.device = "auto", cache_dir: str | Path | None = None, retrain: bool = False,
-               progress: bool = True) -> Victim:
-    """The victim for (dataset, arch, seed, cfg): from the victim zoo when it holds it, else from the
+               progress: bool = True, protocol: str = "seeds") -> Victim:
+    """The victim for (dataset, arch, seed, cfg) — under ``protocol="cv10"`` ``seed`` is the fold: from the victim zoo when it holds it, else from the
     cache, else trained and cached (``retrain`` skips zoo and cache). ``Victim.source`` says which.
     ``arch`` may name a defended victim (``gcn+guard``, ``gin+adv``; :mod:`victims.defenses`)."""
     arch, cfg = resolve_spec(arch, cfg)
-    path, source = locate_victim(dataset, arch, seed, cfg, cache_dir)
+    path, source = locate_victim(dataset, arch, seed, cfg, cache_dir, protocol)
     if path.is_file() and not retrain:
         victim = load_victim(path, device)
         victim.source = source
         return victim
-    path = victim_path(dataset, arch, seed, cfg, cache_dir)
+    path = victim_path(dataset, arch, seed, cfg, cache_dir, protocol)
     if not is_writable_dir(path.parent):
         raise CamaError(f"Victim cache {path.parent} is not writable; set CAMA_CACHE or pass --cache-dir to a writable folder.")
-    victim = train_victim(dataset, arch, seed, cfg, device, progress)
+    victim = train_victim(dataset, arch, seed, cfg, device, progress, protocol)
     victim.path = save_victim(victim, path)
     victim.source = "trained"
     return victim
 
 
 def get_surrogate(dataset: GraphDataset, spec: str, seed: int = 0, device: str | torch.device = "auto",
-                  cache_dir: str | Path | None = None, progress: bool = True) -> Victim:
+                  cache_dir: str | Path | None = None, progress: bool = True, protocol: str = "seeds") -> Victim:
     """The surrogate of transfer mode: ``spec`` is an architecture (the zoo/cache/trained victim of
     that architecture with ``seed``, i.e. trained on the same split) or a checkpoint file written
     by ``cama train``. A checkpoint must have been trained on ``dataset`` with the same
     featurizer — the attacker's perturbed graphs are featurized once, for both models — else one
     clear error."""
     if spec in ARCHITECTURES:
-        return get_victim(dataset, spec, seed, device=device, cache_dir=cache_dir, progress=progress)
+        return get_victim(dataset, spec, seed, device=device, cache_dir=cache_dir, progress=progress, protocol=protocol)
     if not Path(spec).is_file():
         raise CamaError(f"Surrogate '{spec}' is neither an architecture ({', '.join(ARCHITECTURES)}) nor a "
                         "checkpoint file written by `cama train`.")

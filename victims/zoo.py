@@ -25,7 +25,7 @@ from .zoo_index import MANIFEST, ZOO_ENV, read_manifest, sha256, zoo_dir, zoo_pa
 def manifest_entry(path: Path) -> dict:
     ckpt = load_torch_file(path, "it is not a victim checkpoint")
     return {"file": path.name, "dataset": ckpt["dataset"], "arch": ckpt["victim_config"]["arch"],
-            "seed": int(ckpt["seed"]), "train_config": ckpt["train_config"], "featurizer": ckpt["featurizer"],
+            "seed": int(ckpt["seed"]), "protocol": ckpt.get("protocol", "seeds"), "train_config": ckpt["train_config"], "featurizer": ckpt["featurizer"],
             "victim_config": ckpt["victim_config"], "val_acc": float(ckpt["val_acc"]),
             "test_acc": float(ckpt["test_acc"]), "epochs": int(ckpt.get("epochs", 0)),
             "train_seconds": round(float(ckpt.get("train_seconds", 0.0)), 2), "bytes": path.stat().st_size,
@@ -48,12 +48,12 @@ def add_to_zoo(checkpoints: list[Path], folder: Path | None = None) -> list[dict
         v = load_victim(src, "cpu")
         if v.dataset not in datasets:
             datasets[v.dataset] = load_dataset(v.dataset)
-        key = victim_key(datasets[v.dataset], v.arch, v.seed, v.train_config)
+        key = victim_key(datasets[v.dataset], v.arch, v.seed, v.request_config, v.protocol)
         dst = folder / f"{key}.pt"
         if src.resolve() != dst.resolve():
             shutil.copyfile(src, dst)
         entries[dst.name] = manifest_entry(dst)
-    ordered = sorted(entries.values(), key=lambda e: (e["dataset"], e["arch"], e["seed"]))
+    ordered = sorted(entries.values(), key=lambda e: (e.get("protocol", "seeds"), e["dataset"], e["arch"], e["seed"]))
     write_json_atomic(folder / MANIFEST, {"format": "cama-zoo/1", "victims": ordered})
     return ordered
 

@@ -22,7 +22,11 @@ from .common import (
               help="TOML grid (format above); flags override its values.")
 @click.option("-d", "--dataset", "datasets_", default=None, help="Datasets, comma-separated [config, else MUTAG].")
 @click.option("-m", "--model", "victims_", default=None, help="Victim architectures, comma-separated, or all [gcn].")
-@click.option("--seeds", default=None, help="Victim seeds, comma-separated [0].")
+@click.option("--seeds", "--folds", "seeds", default=None,
+              help="Victim seeds, comma-separated [0]; under --protocol cv10 the folds [0-9].")
+@click.option("--protocol", type=click.Choice(["seeds", "cv10"]), default=None,
+              help="Victims: seeds = seeded 80/10/10 split per seed; cv10 = the selected model of each fold of "
+                   "stratified 10-fold CV (cama cv), every graph attacked once [config, else seeds].")
 @click.option("-a", "--attack", "attack_names", default=None,
               help="Attacks, comma-separated, or all; replaces the config's [attacks] [all]. A name with a "
                    "table in the config keeps its parameters and samples (unless -p is given).")
@@ -46,9 +50,9 @@ from .common import (
 @data_root_opt
 @cache_opt
 @device_opt
-def bench(config_path, datasets_, victims_, seeds, attack_names, params, exclude, budgets, budget_kind, importance, max_graphs,
+def bench(config_path, datasets_, victims_, seeds, protocol, attack_names, params, exclude, budgets, budget_kind, importance, max_graphs,
           runs, constraints, force, executor, ray_address, dry_run, leaderboard_out, data_root, cache_dir, device):
-    """Run a grid: datasets × victims × seeds × attacks × budgets, one JSON record per budget.
+    """Run a grid: datasets × victims × seeds (or folds) × attacks × budgets, one JSON record per budget.
 
     Each cell (dataset, victim, seed, attack) reuses the cached victim (training it when
     missing) and attacks once for all budgets. Records are written atomically once their cell
@@ -97,7 +101,8 @@ def bench(config_path, datasets_, victims_, seeds, attack_names, params, exclude
                        seeds=parse_seeds(seeds) if seeds else None,
                        attacks=split_list(attack_names) if attack_names else None, params=parse_params(params),
                        exclude=split_list(exclude) if exclude else None, budgets=budgets, budget_kind=budget_kind,
-                       importance=importance, max_graphs=max_graphs, runs=runs, constraints=constraints)
+                       importance=importance, max_graphs=max_graphs, runs=runs, constraints=constraints,
+                       protocol=protocol)
     click.echo(f"grid: {describe(cfg)}", err=True)
     if dry_run:
         from collections import Counter

@@ -92,7 +92,8 @@ def train(datasets_, models, seeds, epochs, hidden, layers, lr, batch_size, retr
               help="Write victims_cv.md / victims_cv.csv / victims_cv_folds.csv into this folder.")
 @click.option("--append", is_flag=True, help="With --table: keep the table's rows of other dataset × model pairs.")
 @click.option("--save", type=click.Path(file_okay=False), default=None,
-              help="Save each fold's selected victim here as DATASET-ARCH-fFOLD.pt (a regular victim checkpoint).")
+              help="Save each fold's selected victim here as DATASET-ARCH-fFOLD.pt, a cv10 victim checkpoint "
+                   "(`python -m victims.zoo DIR/*.pt` adds them to the zoo).")
 @data_root_opt
 @device_opt
 def cv(datasets_, models, folds, grid, seed, only, epochs, hidden, layers, lr, batch_size, table, append, save,
@@ -109,9 +110,9 @@ def cv(datasets_, models, folds, grid, seed, only, epochs, hidden, layers, lr, b
       cama cv -d PROTEINS -m gin --grid 'hidden=32,64;lr=0.01,0.001' --table results/ --append
       cama cv -d MUTAG -m gin --fold 0 --save victims-v2/
     """
-    from victims.store import Victim, save_victim
+    from victims.store import fold_victim, save_victim
 
-    from ..cv import cross_validate, parse_grid
+    from ..cv import CVProtocol, cross_validate, parse_grid
     from ..data import load_dataset
     from ..tables import cv_frame, write_cv_table
 
@@ -126,6 +127,10 @@ def cv(datasets_, models, folds, grid, seed, only, epochs, hidden, layers, lr, b
         raise CamaError(f"--fold {max(folds_only)} does not exist with --folds {folds} (folds are 0..{folds - 1}).")
     if append and not table:
         raise CamaError("--append adds rows to a --table; add --table DIR.")
+    protocol = CVProtocol().name
+    if save and (folds, seed, tuple(grid_.items())) != (CVProtocol.folds, CVProtocol.seed, CVProtocol.grid):
+        raise CamaError("--save writes victims of protocol cv10 (10 folds, --seed 0, the default grid), the ones "
+                        "`cama bench` with protocol = \"cv10\" and the zoo use; drop --save, or run the default CV.")
     grid_text = ";".join(f"{k}={','.join(str(v) for v in vals)}" for k, vals in grid_.items())
     rows = []
     for name in split_list(datasets_):
@@ -139,10 +144,7 @@ def cv(datasets_, models, folds, grid, seed, only, epochs, hidden, layers, lr, b
                 click.echo(f"{ds.name:>14} {arch:>9} fold {r.fold}: {chosen}  val {r.val_acc:.3f}  "
                            f"test {r.test_acc:.3f}  ({r.seconds:.0f} s)")
                 if save:
-                    victim = Victim(model=r.model, arch=arch, dataset=ds.name, seed=r.fold, split=r.split,
-                                    val_acc=r.val_acc, test_acc=r.test_acc, train_config=r.config,
-                                    featurizer=ds.featurizer.to_config(), epochs=r.epochs, train_seconds=r.seconds)
-                    save_victim(victim, Path(save) / f"{ds.name}-{arch}-f{r.fold}.pt")
+                    save_victim(fold_victim(ds, arch, r, base, protocol), Path(save) / f"{ds.name}-{arch}-f{r.fold}.pt")
     for row in cv_frame(rows).itertuples():
         ref = f"{row.reference} {row.published:.1f}, gap {row.gap:+.1f}" if isinstance(row.reference, str) \
             else "no published figure"
