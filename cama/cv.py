@@ -149,7 +149,7 @@ def cross_validate(dataset, arch: str, folds: int = 10, grid: dict[str, tuple] |
     """Protocol v2 (module docstring) for one dataset × architecture: yields each fold's selected
     victim. The model of candidate c in fold f is initialised and shuffled with seed f, so a fold
     and its selection are reproducible one by one (``only`` runs a subset of the folds)."""
-    from victims.store import check_arch
+    from victims.defenses import check_arch
     from victims.train import TrainConfig, build_victim, train_model
 
     from .device import resolve_device

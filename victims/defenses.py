@@ -114,3 +114,13 @@ class AdversarialTraining:
             return apply_edits(batch, edits.prefix(batch, s_lim, f_lim), self.featurizer)
         finally:
             model.train()
+
+
+def check_arch(arch: str) -> str:
+    """A victim name: an architecture, optionally defended (``gcn+guard``, ``gin+adv``:
+    :mod:`victims.defenses`); anything else → one clear error."""
+    from . import ARCHITECTURES
+
+    if arch not in ARCHITECTURES:
+        parse_victim(arch)
+    return arch

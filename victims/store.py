@@ -29,6 +29,7 @@ from cama.paths import cache_root, is_writable_dir
 from cama.records import atomic_torch_save, load_torch_file
 
 from . import ARCHITECTURES
+from .defenses import check_arch  # noqa: F401  (re-exported: victims.store.check_arch)
 from .models import GraphClassifier, VictimConfig
 from .train import TrainConfig, build_victim, default_split, train_model
 
@@ -71,16 +72,6 @@ class Victim:
                 "dataset": self.dataset, "featurizer": self.featurizer, "seed": self.seed,
                 "split": {k: v.cpu() for k, v in self.split.items()}, "val_acc": self.val_acc,
                 "test_acc": self.test_acc, "epochs": self.epochs, "train_seconds": self.train_seconds}
-
-
-def check_arch(arch: str) -> str:
-    """A victim name: an architecture, optionally defended (``gcn+guard``, ``gin+adv``:
-    :mod:`victims.defenses`); anything else → one clear error."""
-    if arch not in ARCHITECTURES:
-        from .defenses import parse_victim
-
-        parse_victim(arch)
-    return arch
 
 
 def resolve_spec(arch: str, cfg: TrainConfig | None) -> tuple[str, TrainConfig | None]:
