@@ -186,11 +186,12 @@ def write_leaderboard(runs: str | Path, out: str | Path, command: str, victims_m
     plots, images = write_plots(agg, out / "plots")
     transfer = None
     if transfer_rows is not None:
-        md += tm.markdown(transfer_rows)
+        md += tm.markdown(transfer_rows, UNITS[protocol])
         write_csv("transfer.csv", transfer_rows)
         t_paths, t_images = tm.heatmaps(transfer_rows, out / "plots")
         plots += t_paths
-        transfer = (tm.summary(transfer_rows), t_images)
+        transfer = ([("transfer against white-box", tm.summary(transfer_rows)),
+                     ("CAMA against its rival in transfer", tm.standing(transfer_rows))], t_images)
     if unnoticed is not None:
         md += un.markdown(unnoticed)
         write_csv("unnoticeable.csv", unnoticed)

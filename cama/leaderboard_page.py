@@ -20,7 +20,7 @@ CELL_COLUMNS = [("dataset", "dataset"), ("victim", "victim"), ("attack", "attack
 
 
 def leaderboard_page(agg: pd.DataFrame, header: list[str], summaries: dict, extra: list, images: dict[str, str],
-                     transfer: tuple[pd.DataFrame, dict[str, str]] | None = None) -> str:
+                     transfer: tuple[list[tuple[str, pd.DataFrame]], dict[str, str]] | None = None) -> str:
     """The self-contained leaderboard page (:mod:`cama.page`): summary per target group, CAMA's
     standing, the ablation, the plots, and one sortable, filterable table of every cell."""
     from .page import data_table, esc, inline_markdown, page, static_table
@@ -47,11 +47,13 @@ def leaderboard_page(agg: pd.DataFrame, header: list[str], summaries: dict, extr
     body.append('<h2 id="plots">Plots</h2>')
     body += [f'<h3>{esc(name)}</h3><img alt="{esc(name)}" src="{uri}">' for name, uri in images.items()]
     if transfer:
-        t_summary, t_images = transfer
+        t_tables, t_images = transfer
         body += ['<h2 id="transfer">Transferability (surrogate → victim, ρ = 0.1)</h2>',
                  '<p class="note">Diagonal: white-box. Off it the attack saw only the surrogate (same split) and was '
-                 'scored on the victim, which it never queried. <code>kept</code> = transfer ASR ÷ white-box ASR.</p>',
-                 static_table(t_summary, float_format="{:.3f}")]
+                 'scored on the victim, which it never queried. <code>kept</code> = transfer ASR ÷ white-box ASR. Intervals: 95 % '
+                 'Wilson; verdicts: exact McNemar on paired per-graph outcomes, Holm over each table.</p>',
+                 *(f"<h3>{esc(title)}</h3>" + static_table(frame, float_format="{:.3f}")
+                   for title, frame in t_tables if len(frame))]
         body += [f'<h3>{esc(name)}</h3><img alt="{esc(name)}" src="{uri}">' for name, uri in t_images.items()]
     body += ['<h2 id="cells">Every cell</h2>',
              '<p class="note">Click a header to sort; the URL fragment <code>#sort=asr&amp;dir=desc&amp;dataset=MUTAG'

@@ -3,9 +3,19 @@
 Built from the records of a transfer grid (``cama bench --config transfer.toml``): a record with
 ``surrogate = s`` is the transfer ASR of an attack computed on surrogate ``s`` against the
 victim; a white-box record (``surrogate`` None) fills the diagonal (surrogate = victim).
-Cells are means over victim seeds at one budget (default ρ = 0.1). The summary per attack gives
-its mean white-box ASR (diagonal), mean transfer ASR (off-diagonal) and their ratio — how much of
-its strength survives without access to the victim.
+Cells are means over victim seeds (folds under protocol v2) at one budget (default ρ = 0.1),
+with a 95 % Wilson interval over the graphs pooled over seeds (:mod:`cama.stats`).
+
+Two comparisons, each a paired test on per-graph outcomes (exact McNemar, Holm over the rows of
+its table):
+
+* **transfer against white-box**, per attack: a transfer outcome (dataset, victim, surrogate,
+  seed, graph) is paired with the same attack's white-box outcome on the same victim, seed and
+  graph. ``kept`` = transfer ASR ÷ white-box ASR.
+* **CAMA against its rival in transfer**, per dataset and target group (the leaderboard's
+  :data:`~cama.aggregate.STANDINGS`): the strongest CAMA attack against the strongest gradient
+  competitor, both pooled over every off-diagonal surrogate → victim pair, paired on
+  (victim, surrogate, seed, graph).
 """
 from __future__ import annotations
 
@@ -14,12 +24,17 @@ from pathlib import Path
 import pandas as pd
 
 from .records import load_records
+from .stats import Outcome, compare, merge, outcome_of, wilson
+
+KEY = ["dataset", "attack", "surrogate", "victim"]
 
 
 def transfer_frame(records: list[dict], budget: float = 0.1) -> pd.DataFrame:
-    """One row per (dataset, attack, surrogate, victim) at ratio budget ``budget``: ASR and edge
-    flips, mean over seeds (the newest record of a cell wins, as in the leaderboard)."""
-    from .aggregate import latest
+    """One row per (dataset, attack, surrogate, victim) at ratio budget ``budget``: ASR (mean over
+    seeds; the newest record of a cell wins, as in the leaderboard), its 95 % Wilson interval over
+    the pooled graphs, and edge flips. ``attrs["outcomes"]`` maps each row's key to its per-graph
+    outcomes pooled over seeds (None where a record has none)."""
+    from .aggregate import SharedOutcomes, latest, target_group
 
     if not records:
         return pd.DataFrame()
@@ -30,10 +45,21 @@ def transfer_frame(records: list[dict], budget: float = 0.1) -> pd.DataFrame:
     label = df["label"] if "label" in df else pd.Series(None, index=df.index)
     df["attack"] = label.where(label.notna(), df["attack"])
     df["surrogate"] = df["surrogate"].where(df["surrogate"].notna(), df["victim"])
-    out = df.groupby(["dataset", "attack", "surrogate", "victim"], sort=False).agg(
-        asr=("asr", "mean"), flips=("mean_edge_flips", "mean"), seeds=("victim_seed", "nunique"),
-        sampled=("sampled", "any")).reset_index()
+    df["group"] = df["targets"].map(target_group) if "targets" in df else "structure"
+    g = df.groupby(KEY, sort=False)
+    out = g.agg(asr=("asr", "mean"), n_success=("n_success", "sum"), n_attacked=("n_attacked", "sum"),
+                flips=("mean_edge_flips", "mean"), seeds=("victim_seed", "nunique"),
+                sampled=("sampled", "any"), group=("group", "first")).reset_index()
+    ci = [wilson(int(k), int(n)) for k, n in zip(out.n_success, out.n_attacked)]
+    out["asr_lo"], out["asr_hi"] = [c[0] for c in ci], [c[1] for c in ci]
+    has = "fooled_ids" in df
+    outcomes = {}
+    for key, part in g:
+        recs = part.to_dict("records") if has else [{}]
+        outcomes[key] = merge(outcome_of({k: v for k, v in r.items() if not (isinstance(v, float) and pd.isna(v))})
+                              for r in recs)
     out.attrs["budget"] = budget
+    out.attrs["outcomes"] = SharedOutcomes(outcomes)
     return out
 
 
@@ -51,45 +77,133 @@ def _datasets(frame: pd.DataFrame) -> list[str]:
     return sorted(frame.dataset.unique(), key=lambda d: (rank.get(d, len(rank)), d))
 
 
-def matrix(frame: pd.DataFrame, dataset: str, attack: str) -> pd.DataFrame:
-    """Surrogates as rows, victims as columns, ASR cells (NaN where not run)."""
+def matrix(frame: pd.DataFrame, dataset: str, attack: str, values: str = "asr") -> pd.DataFrame:
+    """Surrogates as rows, victims as columns, cells of column ``values`` (NaN where not run)."""
     archs = _archs(frame)
     part = frame[(frame.dataset == dataset) & (frame.attack == attack)]
-    return part.pivot(index="surrogate", columns="victim", values="asr").reindex(index=archs, columns=archs)
+    return part.pivot(index="surrogate", columns="victim", values=values).reindex(index=archs, columns=archs)
+
+
+def _outcomes(frame: pd.DataFrame, rows: pd.DataFrame, white_box: bool = False) -> Outcome | None:
+    """The outcomes of ``rows`` (cells of ``frame``) pooled into one set, keyed (dataset, victim,
+    surrogate, seed, graph); with ``white_box``, each off-diagonal row's key gets the outcome of
+    the same attack's white-box cell on that victim instead (its pair). None where one is missing."""
+    table = frame.attrs.get("outcomes", {})
+    pooled: Outcome = {}
+    for r in rows.itertuples(index=False):
+        own = table.get((r.dataset, r.attack, r.victim if white_box else r.surrogate, r.victim))
+        if own is None:
+            return None
+        pooled |= {(r.dataset, r.victim, r.surrogate, *k): v for k, v in own.items()}
+    return pooled
+
+
+def _pooled_ci(rows: pd.DataFrame) -> str:
+    lo, hi = wilson(int(rows.n_success.sum()), int(rows.n_attacked.sum()))
+    return f"[{lo:.2f}, {hi:.2f}]"
+
+
+def _tested(rows: list[dict], pairs: list[tuple]) -> pd.DataFrame:
+    for row, test in zip(rows, compare(pairs)):
+        row["paired graphs"] = test["pairs"] or None
+        row["p (Holm)"] = test["p (Holm)"]
+        row["verdict"] = test["verdict"]
+    return pd.DataFrame(rows)
 
 
 def summary(frame: pd.DataFrame) -> pd.DataFrame:
-    """Per attack: mean white-box ASR (diagonal), mean transfer ASR (off-diagonal), their ratio,
-    mean flips per graph in transfer, and the number of transfer cells."""
-    diag = frame[frame.surrogate == frame.victim]
+    """Per attack: mean white-box ASR (diagonal) and mean transfer ASR (off-diagonal), each with a
+    95 % Wilson interval over the pooled graphs, their ratio ``kept``, mean flips per graph in
+    transfer, the number of transfer cells, and the paired test of transfer against white-box
+    (verdict ``significantly behind`` = significantly weaker without access to the victim)."""
+    diag, off = frame[frame.surrogate == frame.victim], frame[frame.surrogate != frame.victim]
+    rows, pairs = [], []
+    for attack in off.attack.unique():
+        d, o = diag[diag.attack == attack], off[off.attack == attack]
+        paired = o[o.set_index(["dataset", "victim"]).index.isin(d.set_index(["dataset", "victim"]).index)]
+        rows.append({"attack": attack, "white-box ASR": d.asr.mean(), "95% CI": _pooled_ci(d),
+                     "transfer ASR": o.asr.mean(), "95% CI ": _pooled_ci(o),
+                     "kept": o.asr.mean() / d.asr.mean() if len(d) and d.asr.mean() > 0 else float("nan"),
+                     "transfer flips/graph": o.flips.mean(), "transfer cells": len(o)})
+        pairs.append((_outcomes(frame, paired), _outcomes(frame, paired, white_box=True)))
+    if not rows:
+        return pd.DataFrame()
+    return _tested(rows, pairs).sort_values("transfer ASR", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def standing(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per dataset and target group, in transfer (off-diagonal cells only): the CAMA attack with
+    the highest transfer ASR against the strongest of its gradient competitors
+    (:data:`~cama.aggregate.STANDINGS`), both pooled over the surrogate → victim pairs, with 95 %
+    Wilson intervals and the paired test on (victim, surrogate, seed, graph) (Holm over the table)."""
+    from .aggregate import STANDINGS
+
     off = frame[frame.surrogate != frame.victim]
-    out = pd.DataFrame({"white-box ASR": diag.groupby("attack").asr.mean(),
-                        "transfer ASR": off.groupby("attack").asr.mean(),
-                        "transfer flips/graph": off.groupby("attack").flips.mean(),
-                        "transfer cells": off.groupby("attack").size()})
-    out["kept"] = out["transfer ASR"] / out["white-box ASR"]
-    out = out.sort_values("transfer ASR", ascending=False)
-    out.index.name = "attack"
-    return out.reset_index()
+    rows, pairs = [], []
+    for ds in _datasets(off) if len(off) else []:
+        part = off[off.dataset == ds]
+        for group, (ours, rivals, short) in STANDINGS.items():
+            mean = part.groupby("attack").asr.mean()
+            cams, rivs = mean[mean.index.isin(ours)], mean[mean.index.isin(rivals)]
+            if cams.empty or rivs.empty:
+                continue
+            c, r = cams.idxmax(), rivs.idxmax()
+            cr, rr = part[part.attack == c], part[part.attack == r]
+            rows.append({"dataset": ds, "group": group, "best CAMA": c, "transfer ASR": cams[c],
+                         "95% CI": _pooled_ci(cr), f"best {short}": r + ("*" if rr.sampled.any() else ""),
+                         "transfer ASR ": rivs[r], "95% CI ": _pooled_ci(rr), "CAMA − rival": cams[c] - rivs[r]})
+            pairs.append((_outcomes(frame, cr), _outcomes(frame, rr)))
+    return _tested(rows, pairs) if rows else pd.DataFrame()
 
 
-def markdown(frame: pd.DataFrame) -> list[str]:
-    """Markdown lines: the summary, then per dataset one table (rows attack ← surrogate, columns victims)."""
+def _fmt(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    for col in out.columns:
+        if col == "p (Holm)":
+            out[col] = out[col].map(lambda p: "" if p is None or pd.isna(p) else f"{p:.3g}")
+        elif col in ("paired graphs", "transfer cells"):
+            out[col] = out[col].map(lambda v: "" if v is None or pd.isna(v) else f"{int(v)}")
+    return out
+
+
+TEST_NOTE = ("Intervals: 95 % Wilson over the graphs pooled over {units} (and over surrogate → victim pairs in the "
+             "summary). Verdicts: exact McNemar test on paired per-graph outcomes, Holm-adjusted over the rows of the "
+             "table; `not testable` where records carry no per-graph outcomes.")
+
+
+def markdown(frame: pd.DataFrame, units: str = "victim seeds") -> list[str]:
+    """Markdown lines: the summary (transfer against white-box), the standing (CAMA against its
+    rival in transfer), then per dataset one table (rows attack ← surrogate, columns victims;
+    cells ASR [95 % CI])."""
     budget = frame.attrs.get("budget", 0.1)
     lines = [f"## Transferability at ρ = {budget:g} (surrogate → victim)", "",
-             "Rows: attack ← surrogate architecture; columns: victim architecture; cells: ASR on the victim "
-             "(mean over seeds). The diagonal is white-box; off it the attack saw only the surrogate (trained on "
-             "the same split) and was scored on the victim, which it never queried (`cama bench --config "
-             "transfer.toml`). `kept` = transfer ASR ÷ white-box ASR.", "",
-             summary(frame).to_markdown(index=False, floatfmt=".3f"), ""]
+             f"Rows: attack ← surrogate architecture; columns: victim architecture; cells: ASR on the victim "
+             f"(mean over {units}) and its 95 % interval. The diagonal is white-box; off it the attack saw only the "
+             "surrogate (trained on the same split) and was scored on the victim, which it never queried "
+             "(`cama bench --config transfer.toml`). `kept` = transfer ASR ÷ white-box ASR; the verdict compares "
+             "each attack's transfer outcomes with its white-box outcomes on the same graphs (`significantly "
+             "behind` = weaker in transfer). " + TEST_NOTE.format(units=units), "",
+             _fmt(summary(frame)).to_markdown(index=False, floatfmt=".3f"), ""]
+    stand = standing(frame)
+    if len(stand):
+        lines += ["### CAMA against its rival in transfer", "",
+                  "Per dataset and target group: the strongest CAMA attack in transfer against the strongest gradient "
+                  "competitor (structure: GRBCD / PRBCD; features: the gradient feature attacks; structure + features: "
+                  "grad-combined), pooled over every surrogate → victim pair. `*` = seeded sample.", "",
+                  _fmt(stand).to_markdown(index=False, floatfmt=".3f"), ""]
     archs = _archs(frame)
     for ds in _datasets(frame):
         rows = []
         for attack in sorted(frame[frame.dataset == ds].attack.unique()):
-            m = matrix(frame, ds, attack)
+            m, lo, hi = (matrix(frame, ds, attack, v) for v in ("asr", "asr_lo", "asr_hi"))
             for sur in archs:
-                cells = {v: ("" if pd.isna(m.loc[sur, v]) else (f"**{m.loc[sur, v]:.2f}**" if sur == v
-                                                                  else f"{m.loc[sur, v]:.2f}")) for v in archs}
+                cells = {}
+                for v in archs:
+                    if pd.isna(m.loc[sur, v]):
+                        cells[v] = ""
+                        continue
+                    asr = f"**{m.loc[sur, v]:.2f}**" if sur == v else f"{m.loc[sur, v]:.2f}"
+                    cells[v] = f"{asr} [{lo.loc[sur, v]:.2f}, {hi.loc[sur, v]:.2f}]"
                 rows.append({"attack ← surrogate": f"{attack} ← {sur}", **cells})
         lines += [f"### {ds} (transfer)", "", pd.DataFrame(rows).to_markdown(index=False), ""]
     return lines

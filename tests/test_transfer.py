@@ -122,7 +122,8 @@ def test_transfer_matrix_from_records(tu_root, session_cache, tmp_path):
     from cama.bench import BenchConfig, run_bench
     from cama.leaderboard import write_leaderboard
     from cama.records import load_records
-    from cama.transfer import load_transfer, matrix, summary
+    from cama.stats import AHEAD, BEHIND, LEVEL
+    from cama.transfer import load_transfer, matrix, standing, summary
 
     runs = tmp_path / "runs"
     cfg = BenchConfig.from_dict({"datasets": ["MUTAG"], "victims": ["gcn", "gin"], "surrogates": ["gcn", "gin"],
@@ -136,7 +137,26 @@ def test_transfer_matrix_from_records(tu_root, session_cache, tmp_path):
             assert m.loc[rec["surrogate"] or rec["victim"], rec["victim"]] == rec["asr"]
     s = summary(frame).set_index("attack")
     assert (s["transfer cells"] == 2).all()
+    assert ((frame.asr_lo <= frame.asr) & (frame.asr <= frame.asr_hi)).all()
+    # transfer against white-box: McNemar on the same (victim, graph) under surrogate and white-box
+    recs = {(r["attack"], r["victim"], r["surrogate"]): r for r in load_records(runs)}
+    only_t = only_w = pairs = 0
+    for (atk, vic, sur), r in recs.items():
+        if atk == "grbcd" and sur is not None:
+            w = recs[atk, vic, None]
+            common = set(r["attacked_ids"]) & set(w["attacked_ids"])
+            pairs += len(common)
+            only_t += len(common & set(r["fooled_ids"]) - set(w["fooled_ids"]))
+            only_w += len(common & set(w["fooled_ids"]) - set(r["fooled_ids"]))
+    assert s.loc["grbcd", "paired graphs"] == pairs > 0
+    assert s.loc["grbcd", "verdict"] in {AHEAD, LEVEL, BEHIND}
+    if only_t == only_w:
+        assert s.loc["grbcd", "verdict"] == LEVEL
+    stand = standing(frame)
+    assert list(stand["best CAMA"]) == ["cama-node"] and stand.iloc[0]["best RBCD"] == "grbcd*"  # max_graphs: a sample
+    assert stand.iloc[0]["paired graphs"] > 0
     paths = write_leaderboard(runs, tmp_path / "lb", "pytest", transfer_runs=runs)
     assert {"transfer.csv", "transfer_MUTAG.png"} <= {p.name for p in paths}
-    assert "Transferability" in (tmp_path / "lb" / "LEADERBOARD.md").read_text()
+    md = (tmp_path / "lb" / "LEADERBOARD.md").read_text()
+    assert "Transferability" in md and "CAMA against its rival in transfer" in md and "McNemar" in md
     assert 'id="transfer"' in (tmp_path / "lb" / "leaderboard.html").read_text()
