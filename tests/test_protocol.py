@@ -93,3 +93,19 @@ def test_cama_cv_saves_zoo_victims_only_of_the_standard_protocol(tu_root, tmp_pa
     res = CliRunner().invoke(cli, ["cv", "-d", "MUTAG", "-m", "gcn", "--folds", "5", "--fold", "0", "--save",
                                    str(tmp_path), "--data-root", str(tu_root)])
     assert res.exit_code == 2 and "cv10" in res.output and "Traceback" not in res.output
+
+
+@pytest.mark.parametrize("grid", ["bench", "transfer", "constrained", "cost"])
+def test_every_v2_grid_runs_every_fold_into_the_v2_records(grid):
+    """Each grid's v2 TOML is its v1 grid on cv10: every fold, records under results/runs/v2/, the
+    same victims and attacks (so the two leaderboards compare the same methods)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    v1 = BenchConfig.from_toml(root / f"{grid}.toml")
+    v2 = BenchConfig.from_toml(root / f"{grid}_cv10.toml")
+    assert v2.protocol == "cv10" and v2.seeds == list(range(10))  # seeds are folds under cv10
+    assert Path(v2.runs).parts[:3] == ("results", "runs", "v2")
+    assert v2.victims == v1.victims and v2.surrogates == v1.surrogates
+    assert [a.label for a in v2.attacks] == [a.label for a in v1.attacks]
+    assert len({c.name for c in make_cells(v2)}) == len(make_cells(v2))
