@@ -131,7 +131,7 @@ def plot(frame: pd.DataFrame, path: Path) -> str:
 
 
 NOTE = ("ASR at ρ = 0.1 against victim passes per attacked graph (one forward, or forward + backward, of one "
-        "graph; every attack counted the same way), from `cama bench --config cost.toml`, victim seed 0, every "
+        "graph; every attack counted the same way), from `cama bench --config {config}`, {scope}, every "
         "correctly classified test graph. Schedules: `1pass` = importance once, no queries; `rK` = K rounds of "
         "re-scoring; `pN` = a re-ranking pool of N single-flip queries per round; `default` = the attack's "
         "defaults (cama-node / cama-subgraph: 8 rounds, pool max(32, 4096 / |V_g|); cama-grad: 8 rounds, pool 4). "
@@ -140,9 +140,14 @@ NOTE = ("ASR at ρ = 0.1 against victim passes per attacked graph (one forward, 
         "grad-feature-greedy (`c2`: 2 chunks) and feature-rank-random, cama against grad-combined and random-combined.")
 
 
-def markdown(frame: pd.DataFrame) -> list[str]:
+#: per protocol: the grid's TOML and which victims it attacks
+SCOPES = {"seeds": ("cost.toml", "victim seed 0"), "cv10": ("cost_cv10.toml", "the victims of all 10 folds")}
+
+
+def markdown(frame: pd.DataFrame, protocol: str = "seeds") -> list[str]:
     table = frame.assign(asr=frame.asr.round(3), passes=frame.passes.round(1),
                          **{"s/graph": frame["s/graph"].map(lambda s: f"{s:.4f}")})
-    return ["## Cost-matched comparison at ρ = 0.1: ASR against victim passes", "", NOTE, "",
+    return ["## Cost-matched comparison at ρ = 0.1: ASR against victim passes", "",
+            NOTE.format(config=SCOPES[protocol][0], scope=SCOPES[protocol][1]), "",
             claims(frame).to_markdown(index=False, floatfmt=".2f"), "",
             table.drop(columns=["schedule"]).to_markdown(index=False), ""]

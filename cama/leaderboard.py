@@ -193,12 +193,12 @@ def write_leaderboard(runs: str | Path, out: str | Path, command: str, victims_m
         transfer = ([("transfer against white-box", tm.summary(transfer_rows)),
                      ("CAMA against its rival in transfer", tm.standing(transfer_rows))], t_images)
     if unnoticed is not None:
-        md += un.markdown(unnoticed)
+        md += un.markdown(unnoticed, protocol=protocol)
         write_csv("unnoticeable.csv", unnoticed)
         extra += [("Unnoticeable attacks at ρ = 0.1: what each attack keeps under domain constraints",
                    un.summary(unnoticed)), ("Unnoticeable attacks per dataset (ρ = 0.1)", unnoticed)]
     if costs is not None:
-        md += cost.markdown(costs)
+        md += cost.markdown(costs, protocol)
         write_csv("cost.csv", costs)
         images["ASR against victim passes (ρ = 0.1)"] = cost.plot(costs, out / "plots" / "cost.png")
         plots.append(out / "plots" / "cost.png")

@@ -76,9 +76,9 @@ def summary(frame: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values("constrained ASR", ascending=False).reset_index()
 
 
-NOTE = ("Same victims, seeds and attacked graphs; each attack run unconstrained (`cama bench --config "
-        "constrained.toml --constraints none`) and under the dataset's constraints (`cama bench --config "
-        "constrained.toml`): molecules stay valid to RDKit (NCI1, whose atoms are unnamed: within the degrees its "
+NOTE = ("Same victims, {units} and attacked graphs; each attack run unconstrained (`cama bench --config "
+        "{config} --constraints none`) and under the dataset's constraints (`cama bench --config "
+        "{config}`): molecules stay valid to RDKit (NCI1, whose atoms are unnamed: within the degrees its "
         "clean graphs show) and keep their components (valence,connected), the "
         "other datasets pass Nettack's degree-distribution test and keep their components (degree,connected). "
         "`unnoticed ASR` counts only graphs the unconstrained attack fooled with a graph that passes those "
@@ -87,7 +87,13 @@ NOTE = ("Same victims, seeds and attacked graphs; each attack run unconstrained 
         "change of RDKit's QED drug-likeness of those molecules (datasets with named atoms).")
 
 
-def markdown(frame: pd.DataFrame, budget: float = 0.1) -> list[str]:
-    return [f"## Unnoticeable attacks at ρ = {budget:g}: ASR under domain constraints", "", NOTE, "",
+#: per protocol: the grid's TOML and its victims' unit
+SCOPES = {"seeds": ("constrained.toml", "seeds"), "cv10": ("constrained_cv10.toml", "folds")}
+
+
+def markdown(frame: pd.DataFrame, budget: float = 0.1, protocol: str = "seeds") -> list[str]:
+    config, units = SCOPES[protocol]
+    return [f"## Unnoticeable attacks at ρ = {budget:g}: ASR under domain constraints", "",
+            NOTE.format(config=config, units=units), "",
             summary(frame).to_markdown(index=False, floatfmt=".3f"), "",
             frame.to_markdown(index=False, floatfmt=".3f"), ""]
