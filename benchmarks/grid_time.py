@@ -1,5 +1,7 @@
 """Whole-benchmark time of the leaderboard grid, from the records `cama bench` wrote and the
-training times its victims' checkpoints hold (the victim zoo's, else the cache's).
+training times its victims' checkpoints hold (the victim zoo's, else the cache's). Under protocol v2
+(``--runs results/runs/v2/bench``) a victim is one fold's selected model, and its training time is
+that fold's whole model selection (every configuration of the grid).
 
     python benchmarks/grid_time.py [--runs results/runs/bench] [--cache-dir DIR] [--data-root DIR]
 
@@ -45,6 +47,7 @@ def main() -> None:
                         "or pass --runs FOLDER holding its records.")
     df = pd.DataFrame(records)
     df["cost"] = df.seconds_per_graph * df.n_attacked
+    df["protocol"] = df["protocol"].fillna("seeds") if "protocol" in df else "seeds"
     cells = df.groupby(["dataset", "victim", "victim_seed", "attack", "label"], dropna=False).cost.max().reset_index()
     cells["family"] = cells.attack.map(family)
     table = cells.pivot_table(index="dataset", columns="family", values="cost", aggfunc="sum", fill_value=0.0)
@@ -61,11 +64,12 @@ def main() -> None:
     from victims.store import locate_victim
 
     total, unknown, per_dataset = 0.0, 0, {}
+    protocol = df.protocol.iloc[0]  # load_records' folder holds one protocol (the leaderboard refuses two)
     victims = cells[["dataset", "victim", "victim_seed"]].drop_duplicates()
     for name, part in victims.groupby("dataset"):
         ds = load_dataset(name, root=args.data_root)
         for arch, seed in zip(part.victim, part.victim_seed):
-            path, _ = locate_victim(ds, arch, int(seed), cache_dir=args.cache_dir)
+            path, _ = locate_victim(ds, arch, int(seed), cache_dir=args.cache_dir, protocol=protocol)
             sec = float(load_torch_file(path, "retrain it").get("train_seconds", 0.0)) if path.is_file() else 0.0
             unknown += sec == 0.0
             per_dataset[name] = per_dataset.get(name, 0.0) + sec
