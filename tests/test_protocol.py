@@ -3,6 +3,7 @@ and a leaderboard that never mixes two protocols."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 import torch
@@ -57,6 +58,19 @@ def test_fold_victims_enter_the_zoo_under_the_key_bench_asks_for(mutag, tu_root,
     assert locate_victim(mutag, "gcn", 3, BASE, cache_dir=tmp_path / "empty")[1] == "cache"  # v1 is another victim
 
 
+def test_a_defended_fold_victim_is_its_folds_selected_model_plus_the_defence(mutag, fold_victim_file, monkeypatch):
+    plain, cache = fold_victim_file
+    monkeypatch.setenv("CAMA_ZOO", "none")
+    guard = get_victim(mutag, "gcn+guard", 3, device="cpu", cache_dir=cache, progress=False, protocol="cv10")
+    assert guard.train_config == replace(plain.train_config, defense="guard:0.1")  # no second selection
+    assert all(torch.equal(guard.split[k], plain.split[k]) for k in ("train", "val", "test"))
+    assert guard.path != plain.path and guard.path.name.startswith("MUTAG-gcn+guard-0.1-f3-")
+    again = load_victim(guard.path)
+    assert again.base_config.defense == "guard:0.1" and again.protocol == "cv10"
+    assert get_victim(mutag, "gcn+guard", 3, device="cpu", cache_dir=cache, progress=False,
+                      protocol="cv10").source == "cache"
+
+
 def test_v2_grids_take_folds_and_refuse_what_is_not_a_fold():
     cfg = BenchConfig.from_dict({"protocol": "cv10", "attacks": {"random": {}}})
     assert cfg.seeds == list(range(10))
@@ -95,7 +109,7 @@ def test_cama_cv_saves_zoo_victims_only_of_the_standard_protocol(tu_root, tmp_pa
     assert res.exit_code == 2 and "cv10" in res.output and "Traceback" not in res.output
 
 
-@pytest.mark.parametrize("grid", ["bench", "transfer", "constrained", "cost"])
+@pytest.mark.parametrize("grid", ["bench", "transfer", "constrained", "cost", "defended"])
 def test_every_v2_grid_runs_every_fold_into_the_v2_records(grid):
     """Each grid's v2 TOML is its v1 grid on cv10: every fold, records under results/runs/v2/, the
     same victims and attacks (so the two leaderboards compare the same methods)."""

@@ -154,6 +154,8 @@ def train_victim(dataset: GraphDataset, arch: str, seed: int = 0, cfg: TrainConf
     if cv is not None:
         if not 0 <= seed < cv.folds:
             raise CamaError(f"Fold {seed} does not exist under {protocol}; folds are 0..{cv.folds - 1}.")
+        if cfg.defense:
+            return defended_fold_victim(dataset, arch, seed, cfg, dev, progress, protocol)
         r = next(cross_validate(dataset, arch, cv.folds, dict(cv.grid), cfg, cv.seed, cv.inner_val, dev,
                                 only=[seed], progress=progress))
         return fold_victim(dataset, arch, r, cfg, protocol)
@@ -167,6 +169,29 @@ def train_victim(dataset: GraphDataset, arch: str, seed: int = 0, cfg: TrainConf
     return Victim(model=model, arch=arch, dataset=dataset.name, seed=seed, split=split, val_acc=stats["val_acc"],
                   test_acc=stats["test_acc"], train_config=cfg, featurizer=dataset.featurizer.to_config(),
                   epochs=stats["epochs"], train_seconds=seconds)
+
+
+def defended_fold_victim(dataset: GraphDataset, arch: str, fold: int, cfg: TrainConfig, device: torch.device,
+                         progress: bool = True, protocol: str = "cv10") -> Victim:
+    """A defended victim of fold ``fold`` (``cfg.defense`` set): the defence trained with the
+    configuration model selection chose for the undefended architecture on that fold, on the same
+    split and seed, so the defended and undefended victims of a fold differ by the defence alone
+    (the defence's own parameters, e.g. τ, are fixed by its name; no second selection)."""
+    from dataclasses import replace
+
+    plain = get_victim(dataset, arch, fold, replace(cfg, defense=""), device=device, progress=progress,
+                       protocol=protocol)
+    chosen = replace(plain.train_config, defense=cfg.defense)
+    torch.manual_seed(fold)
+    model = build_victim(arch, dataset, chosen)
+    start = time.perf_counter()
+    stats = train_model(model, dataset, plain.split, chosen, fold, device, progress,
+                        desc=f"{dataset.name}/{arch}+{cfg.defense}/f{fold}")
+    model.eval()
+    return Victim(model=model, arch=arch, dataset=dataset.name, seed=fold, split=plain.split,
+                  val_acc=stats["val_acc"], test_acc=stats["test_acc"], train_config=chosen,
+                  featurizer=dataset.featurizer.to_config(), epochs=stats["epochs"],
+                  train_seconds=time.perf_counter() - start, protocol=protocol, base_config=cfg)
 
 
 def fold_victim(dataset: GraphDataset, arch: str, result, base: TrainConfig, protocol: str = "cv10") -> Victim:
