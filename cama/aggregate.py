@@ -183,7 +183,7 @@ def _outcome(agg: pd.DataFrame, row) -> dict | None:
     return agg.attrs.get("outcomes", {}).get((row.dataset, row.victim, row.attack, row.budget_kind, row.budget))
 
 
-def _with_tests(rows: list[dict], pairs: list[tuple]) -> pd.DataFrame:
+def with_tests(rows: list[dict], pairs: list[tuple]) -> pd.DataFrame:
     """``rows`` with the paired test of each row's (A, B) outcomes: graphs compared, exact McNemar
     p-value Holm-adjusted over the table's testable rows, and the verdict (:mod:`cama.stats`)."""
     for row, test in zip(rows, compare(pairs)):
@@ -219,7 +219,7 @@ def standing_table(agg: pd.DataFrame, budget: float = 0.1, group: str = "structu
                      "ASR ": r.asr_mean, "95% CI ": _ci(r), "queries/graph ": r.queries_per_graph,
                      f"CAMA − {short}": c.asr_mean - r.asr_mean})
         pairs.append((_outcome(agg, c), _outcome(agg, r)))
-    return _with_tests(rows, pairs)
+    return with_tests(rows, pairs)
 
 
 def ablation_table(agg: pd.DataFrame, budget: float = 0.1) -> pd.DataFrame:
@@ -242,7 +242,7 @@ def ablation_table(agg: pd.DataFrame, budget: float = 0.1) -> pd.DataFrame:
                          "ASR ": f.asr_mean, "95% CI ": _ci(f), "q/g ": f.queries_per_graph,
                          "Graph-CAM − free": c.asr_mean - f.asr_mean})
             pairs.append((_outcome(agg, c), _outcome(agg, f)))
-    return _with_tests(rows, pairs)
+    return with_tests(rows, pairs)
 
 
 GROUP_TITLES = {"structure": "structure attacks (edge-flip budget)", "features": "feature attacks (node budget)",

@@ -24,7 +24,8 @@ from pathlib import Path
 import pandas as pd
 
 from .records import load_records
-from .stats import Outcome, compare, merge, outcome_of, wilson
+from .aggregate import with_tests
+from .stats import Outcome, merge, outcome_of, wilson
 
 KEY = ["dataset", "attack", "surrogate", "victim"]
 
@@ -103,14 +104,6 @@ def _pooled_ci(rows: pd.DataFrame) -> str:
     return f"[{lo:.2f}, {hi:.2f}]"
 
 
-def _tested(rows: list[dict], pairs: list[tuple]) -> pd.DataFrame:
-    for row, test in zip(rows, compare(pairs)):
-        row["paired graphs"] = test["pairs"] or None
-        row["p (Holm)"] = test["p (Holm)"]
-        row["verdict"] = test["verdict"]
-    return pd.DataFrame(rows)
-
-
 def summary(frame: pd.DataFrame) -> pd.DataFrame:
     """Per attack: mean white-box ASR (diagonal) and mean transfer ASR (off-diagonal), each with a
     95 % Wilson interval over the pooled graphs, their ratio ``kept``, mean flips per graph in
@@ -128,7 +121,7 @@ def summary(frame: pd.DataFrame) -> pd.DataFrame:
         pairs.append((_outcomes(frame, paired), _outcomes(frame, paired, white_box=True)))
     if not rows:
         return pd.DataFrame()
-    return _tested(rows, pairs).sort_values("transfer ASR", ascending=False, kind="stable").reset_index(drop=True)
+    return with_tests(rows, pairs).sort_values("transfer ASR", ascending=False, kind="stable").reset_index(drop=True)
 
 
 def standing(frame: pd.DataFrame) -> pd.DataFrame:
@@ -153,7 +146,7 @@ def standing(frame: pd.DataFrame) -> pd.DataFrame:
                          "95% CI": _pooled_ci(cr), f"best {short}": r + ("*" if rr.sampled.any() else ""),
                          "transfer ASR ": rivs[r], "95% CI ": _pooled_ci(rr), "CAMA − rival": cams[c] - rivs[r]})
             pairs.append((_outcomes(frame, cr), _outcomes(frame, rr)))
-    return _tested(rows, pairs) if rows else pd.DataFrame()
+    return with_tests(rows, pairs) if rows else pd.DataFrame()
 
 
 def _fmt(frame: pd.DataFrame) -> pd.DataFrame:
