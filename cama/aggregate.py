@@ -183,10 +183,10 @@ def _outcome(agg: pd.DataFrame, row) -> dict | None:
     return agg.attrs.get("outcomes", {}).get((row.dataset, row.victim, row.attack, row.budget_kind, row.budget))
 
 
-def with_tests(rows: list[dict], pairs: list[tuple]) -> pd.DataFrame:
+def with_tests(rows: list[dict], pairs: list[tuple], cluster=None) -> pd.DataFrame:
     """``rows`` with the paired test of each row's (A, B) outcomes: graphs compared, exact McNemar
     p-value Holm-adjusted over the table's testable rows, and the verdict (:mod:`cama.stats`)."""
-    for row, test in zip(rows, compare(pairs)):
+    for row, test in zip(rows, compare(pairs, cluster=cluster)):
         row["paired graphs"] = test["pairs"] or None
         row["p (Holm)"] = test["p (Holm)"]
         row["verdict"] = test["verdict"]

@@ -42,7 +42,7 @@ from .aggregate import (  # noqa: F401  (re-exported: the public names of cama.l
 from .errors import CamaError
 from .records import load_records, single_protocol, versions, write_text_atomic
 from .stats import count_verdicts
-from .tables import format_tests
+from .tables import format_tests, tests_markdown
 
 
 TEST_NOTE = ("ASRs with 95 % Wilson intervals (graphs pooled over {units}). Verdict: exact McNemar test "
@@ -172,7 +172,7 @@ def write_leaderboard(runs: str | Path, out: str | Path, command: str, victims_m
     for title, frame in extra:
         md += [f"## {title}", "", TEST_NOTE.format(units=UNITS[protocol], unit=UNITS[protocol].split()[-1][:-1])
                + " " + count_verdicts(frame.to_dict("records")) + ".", "",
-               format_tests(frame).to_markdown(index=False, floatfmt=".2f"), ""]
+               tests_markdown(frame, ".2f"), ""]
     md += ["Contents: " + " · ".join(f"[{d} — {v}](#{_anchor(titles[(d, v)])})" for d, v in sections), ""]
     for ds, victim, group, wide in block_tables(agg):
         if group == next(g for g in TARGET_GROUPS if ((agg.dataset == ds) & (agg.victim == victim) &
@@ -186,7 +186,7 @@ def write_leaderboard(runs: str | Path, out: str | Path, command: str, victims_m
     plots, images = write_plots(agg, out / "plots")
     transfer = None
     if transfer_rows is not None:
-        md += tm.markdown(transfer_rows, UNITS[protocol])
+        md += tm.markdown(transfer_rows, UNITS[protocol], tm.CONFIGS[protocol])
         write_csv("transfer.csv", transfer_rows)
         t_paths, t_images = tm.heatmaps(transfer_rows, out / "plots")
         plots += t_paths

@@ -51,7 +51,7 @@ def leaderboard_page(agg: pd.DataFrame, header: list[str], summaries: dict, extr
         body += ['<h2 id="transfer">Transferability (surrogate → victim, ρ = 0.1)</h2>',
                  '<p class="note">Diagonal: white-box. Off it the attack saw only the surrogate (same split) and was '
                  'scored on the victim, which it never queried. <code>kept</code> = transfer ASR ÷ white-box ASR. Intervals: 95 % '
-                 'Wilson; verdicts: exact McNemar on paired per-graph outcomes, Holm over each table.</p>',
+                 'Wilson; verdicts: paired bootstrap over graphs, Holm over each table.</p>',
                  *(f"<h3>{esc(title)}</h3>" + static_table(frame, float_format="{:.3f}")
                    for title, frame in t_tables if len(frame))]
         body += [f'<h3>{esc(name)}</h3><img alt="{esc(name)}" src="{uri}">' for name, uri in t_images.items()]

@@ -225,11 +225,11 @@ def markdown(frame: pd.DataFrame, partial: list[str], suite: str = "standard",
     lines += [wide(frame).to_markdown(index=False, floatfmt=".3f"), ""]
     if tests is not None and not tests.empty:
         from .stats import count_verdicts
-        from .tables import format_tests
+        from .tables import tests_markdown
 
         lines += ["### Does the defence help? Defended against undefended at ρ = 0.1", "",
                   TEST_NOTE + " " + count_verdicts(tests.to_dict("records")) + ".", "",
-                  format_tests(tests).to_markdown(index=False, floatfmt=".3f"), ""]
+                  tests_markdown(tests, ".3f"), ""]
     if partial:
         lines += ["Cells without every suite attack (no robust accuracy shown): " + "; ".join(partial) + ".", ""]
     return lines

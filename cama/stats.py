@@ -10,6 +10,13 @@
   only attack B fooled. Under H0 (equal success) the discordant pairs split as Binomial(b + c, ½);
   the exact McNemar p-value is the two-sided binomial tail. Graphs of different seeds are
   different pairs ((seed, graph) is the unit).
+* **Pairs that share a graph** (:func:`cluster_bootstrap`): where one graph enters a comparison
+  several times (the transfer matrix pools every surrogate → victim pair of a dataset, so a
+  graph is attacked under up to 12 of them), its pairs are not independent and McNemar would
+  overstate the evidence. The test is then a paired bootstrap over graphs: resample graphs with
+  replacement (2000 times, seeded), each bringing all its pairs, and take the two-sided
+  percentile p-value of the difference in success rate, ``2·(min(#{Δ* ≤ 0}, #{Δ* ≥ 0}) + 1) /
+  (B + 1)`` (capped at 1; exactly 1 without discordant pairs).
 * **Several cells** (:func:`holm`): a table that states one comparison per cell adjusts the
   p-values with Holm's step-down method (family-wise error ≤ α), and words each cell
   ``significantly ahead`` / ``no significant difference`` / ``significantly behind``
@@ -47,6 +54,27 @@ def mcnemar(b: int, c: int) -> float:
     k = min(b, c)
     tail = sum(math.comb(n, i) for i in range(k + 1)) / 2 ** n
     return min(1.0, 2 * tail)
+
+
+def cluster_bootstrap(a: Outcome, b: Outcome, cluster, n_boot: int = 2000, seed: int = 0) -> float:
+    """Two-sided paired-bootstrap p-value of A's success rate against B's over the keys both
+    have, resampling the clusters ``cluster(key)`` (e.g. the graph) with replacement."""
+    import numpy as np
+
+    common = sorted(a.keys() & b.keys())
+    if not any(a[k] != b[k] for k in common):
+        return 1.0
+    ids: dict = {}
+    diff, count = np.zeros(len(common)), np.zeros(len(common))
+    for k in common:
+        c = ids.setdefault(cluster(k), len(ids))
+        diff[c] += int(a[k]) - int(b[k])
+        count[c] += 1
+    diff, count = diff[:len(ids)], count[:len(ids)]
+    idx = np.random.default_rng(seed).integers(0, len(ids), size=(n_boot, len(ids)))
+    delta = diff[idx].sum(axis=1) / count[idx].sum(axis=1)
+    tail = min(int((delta <= 0).sum()), int((delta >= 0).sum()))
+    return min(1.0, 2 * (tail + 1) / (n_boot + 1))
 
 
 def holm(pvalues: Iterable[float]) -> list[float]:
@@ -99,16 +127,19 @@ def discordant(a: Outcome, b: Outcome) -> tuple[int, int, int]:
     return len(common), only_a, only_b
 
 
-def compare(pairs: list[tuple[Outcome | None, Outcome | None]], alpha: float = ALPHA) -> list[dict]:
+def compare(pairs: list[tuple[Outcome | None, Outcome | None]], alpha: float = ALPHA, cluster=None) -> list[dict]:
     """Per comparison (A's outcomes, B's outcomes): pairs, discordant counts, the exact McNemar
-    p-value, its Holm adjustment over the testable comparisons of the list, and the verdict."""
+    p-value (with ``cluster``, a key → graph function: the paired bootstrap over graphs,
+    :func:`cluster_bootstrap`), its Holm adjustment over the testable comparisons of the list,
+    and the verdict."""
     rows = []
     for a, b in pairs:
         if a is None or b is None:
             rows.append({"pairs": 0, "only A": 0, "only B": 0, "p": None})
         else:
             n, x, y = discordant(a, b)
-            rows.append({"pairs": n, "only A": x, "only B": y, "p": mcnemar(x, y) if n else None})
+            p = (mcnemar(x, y) if cluster is None else cluster_bootstrap(a, b, cluster)) if n else None
+            rows.append({"pairs": n, "only A": x, "only B": y, "p": p})
     testable = [i for i, r in enumerate(rows) if r["p"] is not None]
     for i, p in zip(testable, holm(rows[i]["p"] for i in testable)):
         rows[i]["p (Holm)"] = p

@@ -154,3 +154,11 @@ def format_tests(frame: pd.DataFrame) -> pd.DataFrame:
     if "paired graphs" in out:
         out["paired graphs"] = out["paired graphs"].map(lambda n: "–" if n is None or pd.isna(n) else f"{int(n)}")
     return out
+
+
+def tests_markdown(frame: pd.DataFrame, floatfmt: str = ".2f") -> str:
+    """A test table as Markdown (:func:`format_tests`): other numbers at ``floatfmt``, p-values as
+    formatted (tabulate would otherwise re-read "0.0019" as a number and print it at ``floatfmt``)."""
+    out = format_tests(frame)
+    keep = [i for i, c in enumerate(out.columns) if c in ("p (Holm)", "paired graphs")]
+    return out.to_markdown(index=False, floatfmt=floatfmt, disable_numparse=keep)

@@ -6,8 +6,11 @@ victim; a white-box record (``surrogate`` None) fills the diagonal (surrogate = 
 Cells are means over victim seeds (folds under protocol v2) at one budget (default ρ = 0.1),
 with a 95 % Wilson interval over the graphs pooled over seeds (:mod:`cama.stats`).
 
-Two comparisons, each a paired test on per-graph outcomes (exact McNemar, Holm over the rows of
-its table):
+Two comparisons, each a paired test on per-graph outcomes.
+
+The unit of both is (victim, surrogate, seed, graph), and one graph enters under several surrogate →
+victim pairs, so the test is the paired bootstrap over graphs (:func:`cama.stats.cluster_bootstrap`,
+Holm over the rows of its table), not McNemar:
 
 * **transfer against white-box**, per attack: a transfer outcome (dataset, victim, surrogate,
   seed, graph) is paired with the same attack's white-box outcome on the same victim, seed and
@@ -25,6 +28,7 @@ import pandas as pd
 
 from .records import load_records
 from .aggregate import with_tests
+from .tables import tests_markdown
 from .stats import Outcome, merge, outcome_of, wilson
 
 KEY = ["dataset", "attack", "surrogate", "victim"]
@@ -99,6 +103,11 @@ def _outcomes(frame: pd.DataFrame, rows: pd.DataFrame, white_box: bool = False) 
     return pooled
 
 
+def _graph(key: tuple) -> tuple:
+    """The graph of a pooled outcome key (dataset, victim, surrogate, seed, graph): the bootstrap's cluster."""
+    return key[0], key[-1]
+
+
 def _pooled_ci(rows: pd.DataFrame) -> str:
     lo, hi = wilson(int(rows.n_success.sum()), int(rows.n_attacked.sum()))
     return f"[{lo:.2f}, {hi:.2f}]"
@@ -121,7 +130,7 @@ def summary(frame: pd.DataFrame) -> pd.DataFrame:
         pairs.append((_outcomes(frame, paired), _outcomes(frame, paired, white_box=True)))
     if not rows:
         return pd.DataFrame()
-    return with_tests(rows, pairs).sort_values("transfer ASR", ascending=False, kind="stable").reset_index(drop=True)
+    return with_tests(rows, pairs, cluster=_graph).sort_values("transfer ASR", ascending=False, kind="stable").reset_index(drop=True)
 
 
 def standing(frame: pd.DataFrame) -> pd.DataFrame:
@@ -135,36 +144,30 @@ def standing(frame: pd.DataFrame) -> pd.DataFrame:
     rows, pairs = [], []
     for ds in _datasets(off) if len(off) else []:
         part = off[off.dataset == ds]
-        for group, (ours, rivals, short) in STANDINGS.items():
+        for group, (ours, rivals, _) in STANDINGS.items():
             mean = part.groupby("attack").asr.mean()
             cams, rivs = mean[mean.index.isin(ours)], mean[mean.index.isin(rivals)]
             if cams.empty or rivs.empty:
                 continue
             c, r = cams.idxmax(), rivs.idxmax()
             cr, rr = part[part.attack == c], part[part.attack == r]
-            rows.append({"dataset": ds, "group": group, "best CAMA": c, "transfer ASR": cams[c],
-                         "95% CI": _pooled_ci(cr), f"best {short}": r + ("*" if rr.sampled.any() else ""),
+            rows.append({"dataset": ds, "group": group, "best CAMA": c + ("*" if cr.sampled.any() else ""),
+                         "transfer ASR": cams[c], "95% CI": _pooled_ci(cr),
+                         "best rival": r + ("*" if rr.sampled.any() else ""),
                          "transfer ASR ": rivs[r], "95% CI ": _pooled_ci(rr), "CAMA − rival": cams[c] - rivs[r]})
             pairs.append((_outcomes(frame, cr), _outcomes(frame, rr)))
-    return with_tests(rows, pairs) if rows else pd.DataFrame()
-
-
-def _fmt(frame: pd.DataFrame) -> pd.DataFrame:
-    out = frame.copy()
-    for col in out.columns:
-        if col == "p (Holm)":
-            out[col] = out[col].map(lambda p: "" if p is None or pd.isna(p) else f"{p:.3g}")
-        elif col in ("paired graphs", "transfer cells"):
-            out[col] = out[col].map(lambda v: "" if v is None or pd.isna(v) else f"{int(v)}")
-    return out
+    return with_tests(rows, pairs, cluster=_graph) if rows else pd.DataFrame()
 
 
 TEST_NOTE = ("Intervals: 95 % Wilson over the graphs pooled over {units} (and over surrogate → victim pairs in the "
-             "summary). Verdicts: exact McNemar test on paired per-graph outcomes, Holm-adjusted over the rows of the "
-             "table; `not testable` where records carry no per-graph outcomes.")
+             "summary). Verdicts: paired bootstrap over graphs (2000 resamples; a graph brings its outcomes under "
+             "every surrogate → victim pair), Holm-adjusted over the rows of the table, α = 0.05; `not testable` where "
+             "records carry no per-graph outcomes.")
+#: per protocol: the transfer grid's TOML
+CONFIGS = {"seeds": "transfer.toml", "cv10": "transfer_cv10.toml"}
 
 
-def markdown(frame: pd.DataFrame, units: str = "victim seeds") -> list[str]:
+def markdown(frame: pd.DataFrame, units: str = "victim seeds", config: str = "transfer.toml") -> list[str]:
     """Markdown lines: the summary (transfer against white-box), the standing (CAMA against its
     rival in transfer), then per dataset one table (rows attack ← surrogate, columns victims;
     cells ASR [95 % CI])."""
@@ -173,17 +176,17 @@ def markdown(frame: pd.DataFrame, units: str = "victim seeds") -> list[str]:
              f"Rows: attack ← surrogate architecture; columns: victim architecture; cells: ASR on the victim "
              f"(mean over {units}) and its 95 % interval. The diagonal is white-box; off it the attack saw only the "
              "surrogate (trained on the same split) and was scored on the victim, which it never queried "
-             "(`cama bench --config transfer.toml`). `kept` = transfer ASR ÷ white-box ASR; the verdict compares "
+             f"(`cama bench --config {config}`). `kept` = transfer ASR ÷ white-box ASR; the verdict compares "
              "each attack's transfer outcomes with its white-box outcomes on the same graphs (`significantly "
              "behind` = weaker in transfer). " + TEST_NOTE.format(units=units), "",
-             _fmt(summary(frame)).to_markdown(index=False, floatfmt=".3f"), ""]
+             tests_markdown(summary(frame), ".3f"), ""]
     stand = standing(frame)
     if len(stand):
         lines += ["### CAMA against its rival in transfer", "",
                   "Per dataset and target group: the strongest CAMA attack in transfer against the strongest gradient "
                   "competitor (structure: GRBCD / PRBCD; features: the gradient feature attacks; structure + features: "
                   "grad-combined), pooled over every surrogate → victim pair. `*` = seeded sample.", "",
-                  _fmt(stand).to_markdown(index=False, floatfmt=".3f"), ""]
+                  tests_markdown(stand, ".3f"), ""]
     archs = _archs(frame)
     for ds in _datasets(frame):
         rows = []

@@ -44,3 +44,24 @@ def test_compare_words_every_cell():
     assert rows[3]["p (Holm)"] is None
     assert count_verdicts(rows) == ("significantly ahead in 1, no significant difference in 1, significantly behind "
                                     "in 1, not testable in 1")
+
+
+def test_cluster_bootstrap_counts_a_graph_once_however_often_it_is_paired():
+    """50 graphs, A fools 30 that B misses and B fools 15 that A misses. Repeating every graph's
+    pair 12 times (12 surrogate → victim pairs) makes McNemar's p fall from 0.036 to 1e-14; the
+    bootstrap over graphs keeps the evidence of the 50 graphs (about McNemar's p on them)."""
+    from cama.stats import cluster_bootstrap, discordant
+
+    a = {(g,): g < 30 for g in range(50)}
+    b = {(g,): 30 <= g < 45 for g in range(50)}
+    once = cluster_bootstrap(a, b, cluster=lambda k: k[0])
+    a12 = {(g, r): v for (g,), v in a.items() for r in range(12)}
+    b12 = {(g, r): v for (g,), v in b.items() for r in range(12)}
+    twelve = cluster_bootstrap(a12, b12, cluster=lambda k: k[0])
+    _, x, y = discordant(a12, b12)
+    assert mcnemar(x, y) < 1e-12 and twelve == once  # the same resampled graphs, the same evidence
+    assert abs(once - mcnemar(30, 15)) < 0.02
+    assert cluster_bootstrap(a, a, cluster=lambda k: k[0]) == 1.0
+    assert cluster_bootstrap(a, b, cluster=lambda k: k[0]) == once  # seeded
+    rows = compare([(a12, b12)], cluster=lambda k: k[0])
+    assert rows[0]["p"] == twelve and rows[0]["verdict"] == AHEAD
