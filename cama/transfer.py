@@ -29,7 +29,7 @@ import pandas as pd
 from .records import load_records
 from .aggregate import with_tests
 from .tables import tests_markdown
-from .stats import Outcome, merge, outcome_of, wilson
+from .stats import Outcome, wilson
 
 KEY = ["dataset", "attack", "surrogate", "victim"]
 
@@ -39,7 +39,7 @@ def transfer_frame(records: list[dict], budget: float = 0.1) -> pd.DataFrame:
     seeds; the newest record of a cell wins, as in the leaderboard), its 95 % Wilson interval over
     the pooled graphs, and edge flips. ``attrs["outcomes"]`` maps each row's key to its per-graph
     outcomes pooled over seeds (None where a record has none)."""
-    from .aggregate import SharedOutcomes, latest, target_group
+    from .aggregate import _outcomes, latest, target_group
 
     if not records:
         return pd.DataFrame()
@@ -57,14 +57,8 @@ def transfer_frame(records: list[dict], budget: float = 0.1) -> pd.DataFrame:
                 sampled=("sampled", "any"), group=("group", "first")).reset_index()
     ci = [wilson(int(k), int(n)) for k, n in zip(out.n_success, out.n_attacked)]
     out["asr_lo"], out["asr_hi"] = [c[0] for c in ci], [c[1] for c in ci]
-    has = "fooled_ids" in df
-    outcomes = {}
-    for key, part in g:
-        recs = part.to_dict("records") if has else [{}]
-        outcomes[key] = merge(outcome_of({k: v for k, v in r.items() if not (isinstance(v, float) and pd.isna(v))})
-                              for r in recs)
     out.attrs["budget"] = budget
-    out.attrs["outcomes"] = SharedOutcomes(outcomes)
+    out.attrs["outcomes"] = _outcomes(df, g)
     return out
 
 
