@@ -124,19 +124,44 @@ def cv_markdown(df: pd.DataFrame, commands: list[str], grid: str) -> str:
     summary = (f"Target met in {int(met.sum())} of {len(met)} cells with a reference"
                + (f"; short by {-short.max():.1f} to {-short.min():.1f} points elsewhere." if len(short) else ".")
                if len(met) else "No cell has a reference.")
+    if len(short):
+        summary += " " + SHORTFALL
     return "\n".join(lines) + "\n" + table.to_markdown(index=False, tablefmt="github") + "\n\n" + summary + "\n"
+
+
+#: Why a v2 victim can fall short of its reference, stated under the table when one does.
+SHORTFALL = (
+    "Why short: (1) Xu et al. pick the epoch on the mean test curve over the folds, so their figures are "
+    "optimistic by construction; (2) the victims keep one architecture for exact Graph-CAM — "
+    "message passing, then one pooling of the last layer, then a linear head — while Errica et al.'s GIN sums a "
+    "linear read-out of every layer (and may sum-pool); (3) the selection grid is smaller and shorter: 8 "
+    "configurations at ≤ 150 epochs with patience 40, against Errica et al.'s 128 (GIN) and 72 (GraphSAGE) "
+    "configurations at ≤ 1000 epochs with patience 500. A larger grid is `cama cv --grid …`; `--save` victims use "
+    "the default grid so that every cell attacks the same victims.")
+
+
+def completed_folds(folds_csv: str | Path, grid: str) -> set[tuple[str, str, int]]:
+    """The (dataset, victim, fold) rows of an earlier ``victims_cv_folds.csv`` selected over ``grid``
+    (none when the file does not exist)."""
+    folds_csv = Path(folds_csv)
+    if not folds_csv.is_file():
+        return set()
+    old = pd.read_csv(folds_csv)
+    old = old[old["grid"] == grid]
+    return {(d, v, int(f)) for d, v, f in zip(old.dataset, old.victim, old.fold)}
 
 
 def write_cv_table(rows: list[dict], out_dir: str | Path, command: str, grid: str, append: bool = False
                    ) -> tuple[Path, Path]:
     """``victims_cv_folds.csv`` (one row per dataset × victim × fold: the selected configuration,
     its val and test accuracy, the command), ``victims_cv.csv`` and ``victims_cv.md`` (:func:`cv_frame`).
-    ``append`` keeps an earlier table's rows of other dataset × victim pairs."""
+    ``append`` keeps an earlier table's rows and replaces only the (dataset, victim, fold) rows
+    given here, so runs of disjoint ``--fold`` subsets add up to the whole cross-validation."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     folds = pd.DataFrame(rows).assign(command=command, grid=grid)
     folds_csv = out_dir / "victims_cv_folds.csv"
-    folds = _with_earlier_rows(folds, folds_csv, ["dataset", "victim"], append)
+    folds = _with_earlier_rows(folds, folds_csv, ["dataset", "victim", "fold"], append)
     df = cv_frame(folds.to_dict("records"))
     csv, md = out_dir / "victims_cv.csv", out_dir / "victims_cv.md"
     write_text_atomic(folds_csv, folds.to_csv(index=False, float_format="%.4f"))

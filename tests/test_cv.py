@@ -102,9 +102,38 @@ def test_cv_table_states_the_reference_and_the_gap(tmp_path):
     assert len(pd.read_csv(tmp_path / "victims_cv_folds.csv")) == 11
 
 
+def test_cv_table_append_adds_up_fold_subsets(tmp_path):
+    """Runs of disjoint --fold subsets add up to one cross-validation; a re-run fold replaces its row."""
+    def rows(folds, acc):
+        return [{"dataset": "MUTAG", "victim": "gin", "fold": f, "selected": "hidden=32", "val_acc": 0.9,
+                 "test_acc": acc, "epochs": 50, "n_test": 19, "seconds": 1.0} for f in folds]
+
+    write_cv_table(rows(range(5), 0.8), tmp_path, "cama cv --fold 0,1,2,3,4", "hidden=32")
+    write_cv_table(rows(range(5, 10), 0.9), tmp_path, "cama cv --fold 5,6,7,8,9", "hidden=32", append=True)
+    write_cv_table(rows([9], 0.7), tmp_path, "cama cv --fold 9", "hidden=32", append=True)
+    folds = pd.read_csv(tmp_path / "victims_cv_folds.csv")
+    assert sorted(folds.fold) == list(range(10))
+    summary = pd.read_csv(tmp_path / "victims_cv.csv").iloc[0]
+    assert summary.folds == 10 and summary.test_acc_mean == pytest.approx((5 * 0.8 + 4 * 0.9 + 0.7) / 10)
+
+
+def test_cv_command_resumes_after_an_interruption(tu_root, tmp_path):
+    """--resume runs only the folds the table lacks; a finished table runs nothing and keeps its rows."""
+    base = ["cv", "-d", "MUTAG", "-m", "gcn", "--folds", "3", "--grid", "hidden=8", "--epochs", "2",
+            "--data-root", str(tu_root), "--table", str(tmp_path)]
+    first = CliRunner().invoke(cli, [*base, "--fold", "1"])
+    assert first.exit_code == 0, first.output
+    resumed = CliRunner().invoke(cli, [*base, "--resume"])
+    assert resumed.exit_code == 0 and "fold 0" in resumed.output and "fold 1" not in resumed.output
+    assert "over 3 folds" in resumed.output
+    again = CliRunner().invoke(cli, [*base, "--resume"])
+    assert again.exit_code == 0 and "nothing to run" in again.output
+    assert sorted(pd.read_csv(tmp_path / "victims_cv_folds.csv").fold) == [0, 1, 2]
+
+
 @pytest.mark.parametrize("args, message", [
     (["--fold", "12"], "does not exist"), (["--fold", "x"], "fold numbers"), (["--grid", "width=2"], "Grid entry"),
-    (["--append"], "--table")])
+    (["--append"], "--table"), (["--resume"], "--table")])
 def test_cv_command_rejects_bad_input_with_one_error(tu_root, args, message):
     res = CliRunner().invoke(cli, ["cv", "-d", "MUTAG", "-m", "gcn", "--data-root", str(tu_root), *args])
     assert res.exit_code == 2 and message in res.output and "Traceback" not in res.output

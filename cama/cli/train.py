@@ -54,8 +54,9 @@ def train(datasets_, models, seeds, epochs, hidden, layers, lr, batch_size, retr
     cfg = train_config(epochs, hidden, layers, lr, batch_size)
     archs, seed_list = parse_archs(models), parse_seeds(seeds)
     names = split_list(datasets_)
-    if append and not table:
-        raise CamaError("--append adds rows to a --table; add --table DIR.")
+    if (append or resume) and not table:
+        raise CamaError(f"{'--resume' if resume else '--append'} works on a --table; add --table DIR.")
+    append = append or resume
     if out and len(names) * len(archs) * len(seed_list) != 1:
         raise CamaError("--out copies a single checkpoint; train one dataset × model × seed, or drop --out.")
     rows = []
@@ -90,14 +91,19 @@ def train(datasets_, models, seeds, epochs, hidden, layers, lr, batch_size, retr
 @with_options(TRAIN_OPTIONS)
 @click.option("--table", type=click.Path(file_okay=False), default=None,
               help="Write victims_cv.md / victims_cv.csv / victims_cv_folds.csv into this folder.")
-@click.option("--append", is_flag=True, help="With --table: keep the table's rows of other dataset × model pairs.")
+@click.option("--append", is_flag=True,
+              help="With --table: keep the table's other rows; replace only the dataset × model × fold rows run "
+                   "here (so --fold runs add up).")
+@click.option("--resume", is_flag=True,
+              help="With --table: skip the folds the table already holds for this grid (and, with --save, whose "
+                   "checkpoint exists), keep its other rows. The table is rewritten after every fold.")
 @click.option("--save", type=click.Path(file_okay=False), default=None,
               help="Save each fold's selected victim here as DATASET-ARCH-fFOLD.pt, a cv10 victim checkpoint "
                    "(`python -m victims.zoo DIR/*.pt` adds them to the zoo).")
 @data_root_opt
 @device_opt
-def cv(datasets_, models, folds, grid, seed, only, epochs, hidden, layers, lr, batch_size, table, append, save,
-       data_root, device):
+def cv(datasets_, models, folds, grid, seed, only, epochs, hidden, layers, lr, batch_size, table, append, resume,
+       save, data_root, device):
     """Protocol v2 victims: stratified k-fold CV with model selection inside each fold (Errica et al.).
 
     Per fold: test = the fold; every grid configuration trains on an inner stratified 90/10 split
@@ -109,12 +115,13 @@ def cv(datasets_, models, folds, grid, seed, only, epochs, hidden, layers, lr, b
       cama cv -d MUTAG -m gcn,gin --table results/
       cama cv -d PROTEINS -m gin --grid 'hidden=32,64;lr=0.01,0.001' --table results/ --append
       cama cv -d MUTAG -m gin --fold 0 --save victims-v2/
+      cama cv -d NCI1 -m all --table results/ --resume --save victims-v2/   # after an interruption
     """
     from victims.store import fold_victim, save_victim
 
     from ..cv import CVProtocol, cross_validate, parse_grid
     from ..data import load_dataset
-    from ..tables import cv_frame, write_cv_table
+    from ..tables import completed_folds, cv_frame, write_cv_table
 
     grid_ = parse_grid(grid)
     base = train_config(epochs, hidden, layers, lr, batch_size)
@@ -125,18 +132,25 @@ def cv(datasets_, models, folds, grid, seed, only, epochs, hidden, layers, lr, b
         raise CamaError(f"--fold takes fold numbers, comma-separated (0..{folds - 1}); got '{only}'.") from None
     if folds_only and max(folds_only) >= folds:
         raise CamaError(f"--fold {max(folds_only)} does not exist with --folds {folds} (folds are 0..{folds - 1}).")
-    if append and not table:
-        raise CamaError("--append adds rows to a --table; add --table DIR.")
+    if (append or resume) and not table:
+        raise CamaError(f"{'--resume' if resume else '--append'} works on a --table; add --table DIR.")
+    append = append or resume
     protocol = CVProtocol().name
     if save and (folds, seed, tuple(grid_.items())) != (CVProtocol.folds, CVProtocol.seed, CVProtocol.grid):
         raise CamaError("--save writes victims of protocol cv10 (10 folds, --seed 0, the default grid), the ones "
                         "`cama bench` with protocol = \"cv10\" and the zoo use; drop --save, or run the default CV.")
     grid_text = ";".join(f"{k}={','.join(str(v) for v in vals)}" for k, vals in grid_.items())
+    done = completed_folds(Path(table) / "victims_cv_folds.csv", grid_text) if resume else set()
     rows = []
     for name in split_list(datasets_):
         ds = load_dataset(name, root=data_root)
         for arch in archs:
-            for r in cross_validate(ds, arch, folds, grid_, base, seed, device=device, only=folds_only):
+            todo = [f for f in (folds_only or range(folds)) if (ds.name, arch, f) not in done
+                    or (save and not (Path(save) / f"{ds.name}-{arch}-f{f}.pt").is_file())]
+            if not todo:
+                click.echo(f"{ds.name} {arch}: every fold is in {table}; nothing to run")
+                continue
+            for r in cross_validate(ds, arch, folds, grid_, base, seed, device=device, only=todo):
                 chosen = ",".join(f"{k}={getattr(r.config, k)}" for k in grid_)
                 rows.append({"dataset": ds.name, "victim": arch, "fold": r.fold, "selected": chosen,
                              "val_acc": r.val_acc, "test_acc": r.test_acc, "epochs": r.epochs,
@@ -145,11 +159,19 @@ def cv(datasets_, models, folds, grid, seed, only, epochs, hidden, layers, lr, b
                            f"test {r.test_acc:.3f}  ({r.seconds:.0f} s)")
                 if save:
                     save_victim(fold_victim(ds, arch, r, base, protocol), Path(save) / f"{ds.name}-{arch}-f{r.fold}.pt")
+                if table:  # after every fold, so an interrupted run keeps what it finished (--resume)
+                    write_cv_table(rows, table, command_line(), grid_text, append=append)
+    if not rows:
+        return
+    if table:  # the summary covers the table's folds of the pairs run here, earlier runs included
+        import pandas as pd
+        every = pd.read_csv(Path(table) / "victims_cv_folds.csv")
+        pairs = {(r["dataset"], r["victim"]) for r in rows}
+        rows = [r for r in every.to_dict("records") if (r["dataset"], r["victim"]) in pairs]
     for row in cv_frame(rows).itertuples():
         ref = f"{row.reference} {row.published:.1f}, gap {row.gap:+.1f}" if isinstance(row.reference, str) \
             else "no published figure"
         click.echo(f"{row.dataset} {row.victim}: {100 * row.test_acc_mean:.1f} ± {100 * row.test_acc_std:.1f} over "
                    f"{row.folds} folds ({ref})")
     if table:
-        csv, md = write_cv_table(rows, table, command_line(), grid_text, append=append)
-        click.echo(f"wrote {csv} and {md}")
+        click.echo(f"wrote {Path(table) / 'victims_cv.csv'} and {Path(table) / 'victims_cv.md'}")
