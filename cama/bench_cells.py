@@ -62,7 +62,7 @@ def expected_run_ids(cell: Cell, cfg: BenchConfig) -> list[str]:
 
     params = run_params(atk, cfg.kappa() if cell.surrogate else None, cfg.constraints_for(cell.dataset))
     return [run_id(run_config(cell.dataset, cell.victim, cell.seed, atk.name, params, b, cell.seed,
-                              cell.surrogate, cell_max_graphs(cell, cfg), cell.protocol))
+                              cell.surrogate, cell_max_graphs(cell, cfg), cell.protocol, cfg.sample_from))
             for b in cfg.budget_list()]
 
 
@@ -118,7 +118,7 @@ def run_cell(cell: Cell, cfg: BenchConfig, dataset, victim, surrogate=None) -> l
                           max_graphs=cell_max_graphs(cell, cfg), transfer_margin=cfg.kappa(),
                           constraints=cfg.constraints_for(cell.dataset),
                           surrogate=surrogate.model if cell.surrogate else None, surrogate_name=cell.surrogate,
-                          protocol=cell.protocol)
+                          protocol=cell.protocol, sample_from=cfg.sample_from)
     for rec in out.records:
         if cell.spec.label != cell.spec.attack:
             rec["label"] = cell.spec.label

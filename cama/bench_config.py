@@ -12,6 +12,7 @@ Configuration (TOML; every key optional, flags of ``cama bench`` override them):
     runs = "results/runs/bench"              # record folder
     max_graphs = 0                           # 0 = every correct test graph
     max_graphs_by = {REDDIT-BINARY = 50}     # a grid-wide sample on some datasets (attacks' own values win)
+    sample_from = "correct"                  # a sample of correct test graphs, or "test": of test graphs
 
     [attacks.cama]                           # table name = label in the leaderboard
     [attacks.prbcd]
@@ -28,6 +29,11 @@ Protocol v2 grids add ``protocol = "cv10"``: each victim is the selected model o
 stratified 10-fold cross-validation (:mod:`cama.cv`), ``folds = [0, …, 9]`` (the default; ``folds``
 is the name of ``seeds`` there) and every correctly classified test graph of every fold is
 attacked once; ``max_graphs`` is then a seeded sample *per fold* (stratified over folds).
+
+``sample_from = "test"`` draws a sample of ``max_graphs`` *test graphs* (seeded by the victim's
+seed or fold, so the same for every victim of a split) and attacks the ones the victim classifies
+correctly: two victims of a split are then compared on the same graphs (the defended grids'
+paired tests). The default ``"correct"`` samples ``max_graphs`` correctly classified test graphs.
 
 Transfer grids add ``surrogates = ["gcn", "gin", ...]``: every cell then runs once per surrogate
 architecture (the zoo/cache victim of that architecture and seed, so the same split), in
@@ -52,6 +58,9 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
+
+#: what a ``max_graphs`` sample is drawn from (:func:`cama.evaluate.evaluate_attack`)
+SAMPLE_FROM = ("correct", "test")
 
 @dataclass(frozen=True)
 class AttackSpec:
@@ -89,6 +98,8 @@ class BenchConfig:
     constraints: str | dict[str, str] = ""
     #: where victims come from (cama.cv.PROTOCOLS): "seeds" (v1) or "cv10" (v2; seeds are folds)
     protocol: str = "seeds"
+    #: what a max_graphs sample is drawn from: "correct" test graphs, or "test" graphs (same for every victim)
+    sample_from: str = "correct"
 
     def __post_init__(self) -> None:
         if not self.attacks:
@@ -171,6 +182,8 @@ class BenchConfig:
             parse_constraints(d)  # unknown names → one clear error
         if self.max_graphs is not None and (not isinstance(self.max_graphs, int) or self.max_graphs < 1):
             raise CamaError(f"{source}: max_graphs must be a positive integer (or 0 for all), got {self.max_graphs!r}.")
+        if self.sample_from not in SAMPLE_FROM:
+            raise CamaError(f"{source}: sample_from must be one of {', '.join(SAMPLE_FROM)}, got {self.sample_from!r}.")
         if not isinstance(self.max_graphs_by, dict) or not all(
                 isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in self.max_graphs_by.values()):
             raise CamaError(f"{source}: max_graphs_by must be a table of non-negative integers per dataset, "

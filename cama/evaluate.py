@@ -121,11 +121,16 @@ def evaluate_attack(model: torch.nn.Module, dataset: GraphDataset, test_idx, att
                     victim_name: str, victim_seed: int, seed: int = 0, surrogate: torch.nn.Module | None = None,
                     surrogate_name: str | None = None, max_graphs: int | None = None, keep_adversarial: bool = False,
                     cam_layer: str | None = None, progress: bool = False,
-                    transfer_margin: float = DEFAULT_TRANSFER_MARGIN, constraints=(), protocol: str = "seeds"
-                    ) -> AttackOutcome:
+                    transfer_margin: float = DEFAULT_TRANSFER_MARGIN, constraints=(), protocol: str = "seeds",
+                    sample_from: str = "correct") -> AttackOutcome:
     """Run ``attack`` on the correctly classified graphs of ``dataset[test_idx]`` for all ``budgets``
     (under the domain ``constraints`` of :mod:`cama.constraints`, e.g. ``"valence,connected"``);
-    ``victim_seed`` is the victim's fold under ``protocol="cv10"`` (:func:`cama.records.run_config`)."""
+    ``victim_seed`` is the victim's fold under ``protocol="cv10"`` (:func:`cama.records.run_config`).
+
+    ``max_graphs`` attacks a sample seeded by ``seed``: of ``max_graphs`` correctly classified test
+    graphs (``sample_from="correct"``), or of ``max_graphs`` test graphs of which the correctly
+    classified ones are attacked (``"test"``: the same graphs for every victim of the split, recorded
+    as ``sampled_ids``, so two victims' per-graph outcomes pair)."""
     from attacks.base import AttackContext, AttackResult, stop_mask
 
     max_graphs = check_max_graphs(max_graphs)
@@ -147,10 +152,18 @@ def evaluate_attack(model: torch.nn.Module, dataset: GraphDataset, test_idx, att
     preds = predict(model, test, device)
     labels = torch.cat([g.y.view(-1) for g in test])
     correct = (preds == labels).nonzero(as_tuple=True)[0].tolist()
-    clean_acc = len(correct) / len(test)
+    clean_acc, n_correct = len(correct) / len(test), len(correct)
     test_ids = test_idx.tolist() if isinstance(test_idx, torch.Tensor) else list(test_idx)
+    sampled_ids = None
+    if sample_from == "test" and max_graphs is not None and len(test) > max_graphs:
+        gen = torch.Generator().manual_seed(seed)
+        drawn = set(torch.randperm(len(test), generator=gen)[:max_graphs].tolist())
+        sampled_ids = sorted(int(test_ids[i]) for i in drawn)
+        correct = [i for i in correct if i in drawn]
+    elif sample_from not in ("correct", "test"):
+        raise CamaError(f"sample_from must be 'correct' or 'test', got {sample_from!r}.")
     targets, target_ids = [test[i] for i in correct], [int(test_ids[i]) for i in correct]
-    if max_graphs is not None and len(targets) > max_graphs:
+    if sampled_ids is None and max_graphs is not None and len(targets) > max_graphs:
         gen = torch.Generator().manual_seed(seed)
         pick = torch.sort(torch.randperm(len(targets), generator=gen)[:max_graphs])[0].tolist()
         targets, target_ids = [targets[i] for i in pick], [target_ids[i] for i in pick]
@@ -246,13 +259,15 @@ def evaluate_attack(model: torch.nn.Module, dataset: GraphDataset, test_idx, att
         n_success, flips = sum(fooled[str(b)]), sum(used_flips[str(b)])
         asr = n_success / n_att if n_att else 0.0
         rec = {"schema": SCHEMA} | run_config(dataset.name, victim_name, victim_seed, attack.name, params, b, seed,
-                                              surrogate_name, max_graphs, protocol) | {"targets": sorted(attack.targets),
+                                              surrogate_name, max_graphs, protocol, sample_from) | {
+               "targets": sorted(attack.targets),
                "knowledge": attack.knowledge, "relaxation": relaxation.status, "attack_stats": dict(attack.stats),
                "external": attack.external,
-               "n_test": len(test), "n_correct": len(correct), "n_attacked": n_att, "n_success": n_success,
+               "n_test": len(test), "n_correct": n_correct, "n_attacked": n_att, "n_success": n_success,
                "attacked_ids": sorted(target_ids),
                "fooled_ids": sorted(i for i, f in zip(target_ids, fooled[str(b)]) if f),
-               "sampled": n_att < len(correct), "clean_acc": clean_acc, "adv_acc": clean_acc * (1 - asr), "asr": asr,
+               "sampled": sampled_ids is not None or n_att < n_correct,
+               **({"sampled_ids": sampled_ids} if sampled_ids is not None else {}), "clean_acc": clean_acc, "adv_acc": clean_acc * (1 - asr), "asr": asr,
                "asr_ci": list(wilson(n_success, n_att)),
                "asr_full_prefix": st["success_full_prefix"] / n_att if n_att else 0.0,
                "mean_edge_flips": flips / n_att if n_att else 0.0,

@@ -23,18 +23,23 @@ from pathlib import Path
 SCHEMA = "cama-run/1"
 CONFIG_FIELDS = ("dataset", "victim", "victim_seed", "attack", "params", "budget_kind", "budget", "seed",
                  "surrogate", "max_graphs")
-#: configuration fields of protocol v2 records only (absent from v1 records and from their run ids)
-PROTOCOL_FIELDS = ("protocol", "fold")
+#: configuration fields present only where they apply (absent otherwise, and then not in the run id):
+#: protocol v2's protocol and fold; ``sample_from = "test"`` for a sample drawn from the test graphs
+PROTOCOL_FIELDS = ("protocol", "fold", "sample_from")
 
 
 def run_config(dataset: str, victim: str, victim_seed: int, attack: str, params: dict, budget, seed: int,
-               surrogate: str | None = None, max_graphs: int | None = None, protocol: str = "seeds") -> dict:
+               surrogate: str | None = None, max_graphs: int | None = None, protocol: str = "seeds",
+               sample_from: str = "correct") -> dict:
     """The configuration fields of a record for one budget (a ``Budget``): ``CONFIG_FIELDS``, with
-    ``protocol`` and ``fold`` in place of ``victim_seed`` under a cross-validation protocol."""
+    ``protocol`` and ``fold`` in place of ``victim_seed`` under a cross-validation protocol, and
+    ``sample_from`` where a sample (``max_graphs``) is drawn from the test graphs
+    (:func:`cama.evaluate.evaluate_attack`)."""
     replicate = {"victim_seed": victim_seed} if protocol == "seeds" else {"protocol": protocol, "fold": victim_seed}
+    sample = {"sample_from": sample_from} if sample_from != "correct" and max_graphs is not None else {}
     return {"dataset": dataset, "victim": victim} | replicate | {
         "attack": attack, "params": params, "budget_kind": budget.kind, "budget": budget.value, "seed": seed,
-        "surrogate": surrogate, "max_graphs": max_graphs}
+        "surrogate": surrogate, "max_graphs": max_graphs} | sample
 
 
 def record_protocol(record: dict) -> str:

@@ -72,6 +72,8 @@ def robust_cells(records: list[dict], suite: str | Suite = "standard") -> tuple[
                      "n_test": first.get("n_test", n_att), "survivors": n_att - len(fooled),
                      # every correctly classified test graph attacked: the per-graph robust outcomes are exact
                      "complete": n_att == first.get("n_correct", -1),
+                     # a sample of test graphs (sample_from = "test"): exact on those graphs
+                     "sampled_ids": frozenset(first["sampled_ids"]) if "sampled_ids" in first else None,
                      "attacked_ids": attacked_ids, "robust_ids": attacked_ids - {int(g) for g in fooled}})
     return pd.DataFrame(rows), sorted(partial)
 
@@ -116,7 +118,7 @@ def load_robust(runs: str | Path, suite: str = "standard") -> tuple[pd.DataFrame
     return frame, partial, defence_tests(cells)
 
 
-def wide(frame: pd.DataFrame) -> pd.DataFrame:
+def wide(frame: pd.DataFrame, units: str = "seeds") -> pd.DataFrame:
     """dataset × victim rows: clean accuracy, robust accuracy per budget (mean over seeds, 95 %
     interval of :func:`robust_frame`), and robust accuracy against the structure attacks alone."""
     rows = []
@@ -126,7 +128,7 @@ def wide(frame: pd.DataFrame) -> pd.DataFrame:
             row[f"robust @ {r.budget:g}"] = f"{r['robust acc']:.3f} [{r.robust_lo:.2f}, {r.robust_hi:.2f}]"
         for _, r in g.iterrows():
             row[f"structure @ {r.budget:g}"] = f"{r['robust acc (structure)']:.3f}"
-        row["seeds"] = int(g.seeds.min())
+        row[units] = int(g.seeds.min())
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -153,13 +155,23 @@ def _interval_text(seeds: pd.DataFrame) -> str:
     return f"[{lo:.2f}, {hi:.2f}]"
 
 
+def pairable(a: pd.Series, b: pd.Series) -> bool:
+    """Whether two victims' cells of one split have exact per-graph robust outcomes on the same
+    graphs: each attacked every test graph it classifies correctly, or both attacked the correctly
+    classified part of one sample of test graphs (``sample_from = "test"``)."""
+    if a.complete and b.complete:
+        return True
+    return a.sampled_ids is not None and a.sampled_ids == b.sampled_ids
+
+
 def defence_tests(cells: pd.DataFrame, budget: float = 0.1) -> pd.DataFrame:
     """Per dataset × defended victim at ρ = ``budget``: its robust accuracy against the undefended
-    victim of the same architecture, paired on (seed, test graph) — both victims of a seed share
-    the split — by the exact McNemar test on "classified correctly and fooled by no attack of the
+    victim of the same architecture, paired on (seed or fold, test graph) — both victims of a split
+    share it — by the exact McNemar test on "classified correctly and fooled by no attack of the
     suite", Holm-adjusted over the table. A graph one victim did not attack is one it misclassifies,
-    so the outcomes are exact only where each victim attacked every graph it classifies correctly;
-    a cell on a sample (``max_graphs``) is not testable."""
+    so the outcomes are exact where each victim attacked every graph it classifies correctly, or the
+    correct part of the same sample of test graphs (:func:`pairable`); a cell on a sample of its
+    correctly classified graphs (``sample_from = "correct"``) is not testable."""
     if cells.empty:
         return pd.DataFrame()
     f = cells[(cells.budget - budget).abs() < 1e-9]
@@ -172,7 +184,7 @@ def defence_tests(cells: pd.DataFrame, budget: float = 0.1) -> pd.DataFrame:
         if not seeds:
             continue
         pair = (None, None)
-        if all(part.complete[s] and base.complete[s] for s in seeds):
+        if all(pairable(part.loc[s], base.loc[s]) for s in seeds):
             pair = ({}, {})
             for s in seeds:
                 for g in part.attacked_ids[s] | base.attacked_ids[s]:
@@ -196,25 +208,32 @@ NOTE = ("Robust accuracy: the share of test graphs classified correctly that sur
         "sees the whole defended model (the guard's gate is part of the forward and keeps the edge-weight "
         "contract, so PRBCD/GRBCD optimise through it; adversarially trained victims are attacked as they are). "
         "`structure @ ρ`: the same over the suite's structure-only attacks (without `cama`'s feature edits). "
-        "Estimated on the cell's attacked graphs (a seeded sample of correctly classified test graphs, the same "
-        "for every attack): clean acc × (1 − share fooled by some attack). Mean over seeds; the 95 % interval is "
-        "clean acc × Wilson's interval of the surviving share, graphs pooled over seeds. Defended "
+        "Estimated on the cell's attacked graphs ({sample}, the same for every attack): clean acc × (1 − share "
+        "fooled by some attack). Mean over {units}; the 95 % interval is clean acc × Wilson's interval of the "
+        "surviving share, graphs pooled over {units}. Defended "
         "victims: `+guard` (GNNGuard-style cosine gate, τ = 0.1), `+adv` (adversarial training against one-pass "
         "cama-node at ρ = 0.1), see victims/defenses.py.")
 
 
-TEST_NOTE = ("Exact McNemar test on (seed, test graph) pairs — both victims of a seed share the split — of "
+TEST_NOTE = ("Exact McNemar test on ({unit}, test graph) pairs — both victims of a {unit} share the split — of "
              "\"classified correctly and fooled by no attack of the suite\", Holm-adjusted over the rows of this "
-             "table, α = 0.05; a cell attacked on a sample of its graphs is not testable. Defended against "
-             "undefended (ahead = more robust):")
+             "table, α = 0.05; pairs are exact where each victim attacked every test graph it classifies correctly, "
+             "or the correct part of one seeded sample of test graphs (`sample_from = \"test\"`); a cell on a "
+             "sample of its own correct graphs is not testable. Defended against undefended (ahead = more robust):")
+
+#: per protocol: (replicate unit, its plural, what the defended grid attacks)
+SCOPES = {"seeds": ("seed", "seeds", "every correctly classified test graph, or a seeded sample of them"),
+          "cv10": ("fold", "folds", "every correctly classified test graph of every fold, or the correctly "
+                                    "classified part of a seeded sample of test graphs per fold")}
 
 
 def markdown(frame: pd.DataFrame, partial: list[str], suite: str = "standard",
-             tests: pd.DataFrame | None = None) -> list[str]:
+             tests: pd.DataFrame | None = None, protocol: str = "seeds") -> list[str]:
     """The section's markdown lines (as the leaderboard's other views)."""
     s = get_suite(suite)
+    unit, units, sample = SCOPES[protocol]
     lines = ["## Defended victims: worst-case robust accuracy (issue 17)", "",
-             NOTE.format(tag=s.tag, attacks=", ".join(s.attacks)), ""]
+             NOTE.format(tag=s.tag, attacks=", ".join(s.attacks), sample=sample, units=units), ""]
     effect = defence_effect(frame)
     if not effect.empty:
         shown = effect.assign(**{c: effect[c].map(f"{{:{fmt}}}".format) for c, fmt in
@@ -222,13 +241,13 @@ def markdown(frame: pd.DataFrame, partial: list[str], suite: str = "standard",
                                   ("robust acc (structure)", ".3f"), ("Δ structure", "+.3f")]})
         lines += ["Defended minus undefended (same architecture and dataset), mean over cells:", "",
                   shown.to_markdown(index=False, disable_numparse=True), ""]
-    lines += [wide(frame).to_markdown(index=False, floatfmt=".3f"), ""]
+    lines += [wide(frame, units).to_markdown(index=False, floatfmt=".3f"), ""]
     if tests is not None and not tests.empty:
         from .stats import count_verdicts
         from .tables import tests_markdown
 
         lines += ["### Does the defence help? Defended against undefended at ρ = 0.1", "",
-                  TEST_NOTE + " " + count_verdicts(tests.to_dict("records")) + ".", "",
+                  TEST_NOTE.format(unit=unit) + " " + count_verdicts(tests.to_dict("records")) + ".", "",
                   tests_markdown(tests, ".3f"), ""]
     if partial:
         lines += ["Cells without every suite attack (no robust accuracy shown): " + "; ".join(partial) + ".", ""]

@@ -88,6 +88,7 @@ def test_per_dataset_sample_sizes(tmp_path):
     ('victims = ["mlp"]', "architecture"),
     ('datasets = "MUTAG"', "non-empty list"),
     ('datasets = [', "not valid TOML"),
+    ('sample_from = "all"', "sample_from must be one of correct, test"),
 ])
 def test_config_errors(tmp_path, text, message):
     path = tmp_path / "b.toml"

@@ -173,3 +173,47 @@ def test_defence_tests_pair_the_victims_on_their_test_graphs():
     assert row["p (Holm)"] == pytest.approx(mcnemar(3, 1)) and row.verdict == LEVEL
     cells, _ = robust.robust_cells(recs(5), suite)  # the guard's four graphs are a sample of five
     assert robust.defence_tests(cells).iloc[0].verdict == UNTESTED
+
+    def sampled(guard_ids: list[int]) -> list[dict]:  # both victims on the correct part of a test sample
+        out = []
+        for attack in suite.attacks:
+            out.append(_record("gcn", attack, 0.1, {"cama": [1, 2], "prbcd": [3]}.get(attack, []), n_correct=9,
+                               sampled_ids=[1, 2, 3, 4, 7]))
+            out.append(_record("gcn+guard", attack, 0.1, [4] if attack == "grbcd" else [], n_correct=8,
+                               sampled_ids=guard_ids))
+        return out
+
+    cells, _ = robust.robust_cells(sampled([1, 2, 3, 4, 7]), suite)  # graph 7 misclassified by both
+    row = robust.defence_tests(cells).iloc[0]
+    assert row["paired graphs"] == 4 and row["p (Holm)"] == pytest.approx(mcnemar(3, 1))
+    cells, _ = robust.robust_cells(sampled([1, 2, 3, 4, 8]), suite)  # two different samples: no pairs
+    assert robust.defence_tests(cells).iloc[0].verdict == UNTESTED
+
+
+def test_a_sample_of_test_graphs_is_the_same_for_every_victim_of_a_split(mutag, mutag_gcn, mutag_gin):
+    """sample_from="test": max_graphs test graphs seeded by the split, the same for two victims; each
+    attacks the ones it classifies correctly, and the record says so (its run id differs from a sample
+    of correct graphs)."""
+    import torch
+    from torch_geometric.data import Batch
+
+    from cama.budget import Budget
+    from cama.records import run_id
+
+    test = mutag_gcn.split["test"]
+    assert torch.equal(test, mutag_gin.split["test"])
+    outs = {v.arch: evaluate_attack(v.model, mutag, test, make_attack("random"), [Budget("ratio", 0.1)],
+                                    victim_name=v.arch, victim_seed=0, max_graphs=8, sample_from="test").records[0]
+            for v in (mutag_gcn, mutag_gin)}
+    gcn, gin = outs["gcn"], outs["gin"]
+    assert gcn["sampled_ids"] == gin["sampled_ids"] and len(gcn["sampled_ids"]) == 8
+    assert set(gcn["sampled_ids"]) <= set(test.tolist()) and gcn["sampled"] and gcn["sample_from"] == "test"
+    for rec, victim in ((gcn, mutag_gcn), (gin, mutag_gin)):
+        batch = Batch.from_data_list([mutag[i] for i in rec["sampled_ids"]])
+        with torch.no_grad():
+            right = victim.model(batch.x, batch.edge_index, batch.batch).argmax(1) == batch.y
+        assert rec["attacked_ids"] == [g for g, ok in zip(rec["sampled_ids"], right.tolist()) if ok]
+    plain = evaluate_attack(mutag_gcn.model, mutag, test, make_attack("random"), [Budget("ratio", 0.1)],
+                            victim_name="gcn", victim_seed=0, max_graphs=8).records[0]
+    assert "sample_from" not in plain and "sampled_ids" not in plain and plain["n_attacked"] == 8
+    assert run_id(plain) != run_id(gcn)

@@ -54,9 +54,8 @@ def train(datasets_, models, seeds, epochs, hidden, layers, lr, batch_size, retr
     cfg = train_config(epochs, hidden, layers, lr, batch_size)
     archs, seed_list = parse_archs(models), parse_seeds(seeds)
     names = split_list(datasets_)
-    if (append or resume) and not table:
-        raise CamaError(f"{'--resume' if resume else '--append'} works on a --table; add --table DIR.")
-    append = append or resume
+    if append and not table:
+        raise CamaError("--append adds rows to a --table; add --table DIR.")
     if out and len(names) * len(archs) * len(seed_list) != 1:
         raise CamaError("--out copies a single checkpoint; train one dataset × model × seed, or drop --out.")
     rows = []
