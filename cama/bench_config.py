@@ -296,8 +296,11 @@ def describe(cfg: BenchConfig) -> str:
         return f" ({', '.join(parts)})" if parts else ""
 
     attacks = ", ".join(s.label + sample(s) for s in cfg.attacks)
-    if cfg.max_graphs_by:
-        attacks += "; otherwise " + ", ".join(f"{d} sample {n}" for d, n in cfg.max_graphs_by.items())
+    unit = "test graphs" if cfg.sample_from == "test" else "correct test graphs"
+    grid_wide = ([f"sample {cfg.max_graphs} {unit}"] if cfg.max_graphs else []) + [
+        f"{d} {f'sample {n}' if n else 'every graph'}" for d, n in cfg.max_graphs_by.items()]
+    if grid_wide:
+        attacks += "; otherwise " + ", ".join(grid_wide)
     transfer = (f" × surrogates {', '.join(cfg.surrogates)} (transfer, κ = {cfg.kappa():g}; own architecture = "
                 "white-box)") if cfg.surrogates else ""
     per = {d: ",".join(cfg.constraints_for(d)) or "none" for d in cfg.datasets}
