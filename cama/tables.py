@@ -97,6 +97,10 @@ def cv_frame(rows: list[dict]) -> pd.DataFrame:
     return out
 
 
+def _span(lo: float, hi: float) -> str:
+    return f"{lo:.1f}" if f"{lo:.1f}" == f"{hi:.1f}" else f"{lo:.1f} to {hi:.1f}"
+
+
 def cv_markdown(df: pd.DataFrame, commands: list[str], grid: str) -> str:
     lines = ["# Protocol v2 victims: stratified k-fold cross-validation with model selection", "",
              "Produced by " + " and ".join(f"`{c}`" for c in commands) + "  ", f"Versions: {versions()}", "",
@@ -122,7 +126,7 @@ def cv_markdown(df: pd.DataFrame, commands: list[str], grid: str) -> str:
     met = df.target_met.dropna().astype(bool)
     short = df.gap[df.target_met.fillna(True) == False]  # noqa: E712
     summary = (f"Target met in {int(met.sum())} of {len(met)} cells with a reference"
-               + (f"; short by {-short.max():.1f} to {-short.min():.1f} points elsewhere." if len(short) else ".")
+               + (f"; short by {_span(-short.max(), -short.min())} points elsewhere." if len(short) else ".")
                if len(met) else "No cell has a reference.")
     if len(short):
         summary += " " + SHORTFALL
