@@ -95,5 +95,10 @@ def markdown(frame: pd.DataFrame, budget: float = 0.1, protocol: str = "seeds") 
     config, units = SCOPES[protocol]
     return [f"## Unnoticeable attacks at ρ = {budget:g}: ASR under domain constraints", "",
             NOTE.format(config=config, units=units), "",
-            summary(frame).to_markdown(index=False, floatfmt=".3f"), "",
-            frame.to_markdown(index=False, floatfmt=".3f"), ""]
+            _blank_nan(summary(frame)).to_markdown(index=False, floatfmt=".3f", missingval="–"), "",
+            _blank_nan(frame).to_markdown(index=False, floatfmt=".3f", missingval="–"), ""]
+
+
+def _blank_nan(frame: pd.DataFrame) -> pd.DataFrame:
+    """NaN (a measure that does not apply, e.g. RDKit validity off molecules) → None, printed as –."""
+    return frame.astype(object).where(frame.notna(), None)
