@@ -52,15 +52,13 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from .errors import CamaError
+from .records import SAMPLE_FROM
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-
-#: what a ``max_graphs`` sample is drawn from (:func:`cama.evaluate.evaluate_attack`)
-SAMPLE_FROM = ("correct", "test")
 
 @dataclass(frozen=True)
 class AttackSpec:

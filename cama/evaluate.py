@@ -46,7 +46,7 @@ from .featurize import Featurizer
 from .model_api import call_model, model_device
 from .progress import progress_bar
 from .environment import hardware, packages
-from .records import SCHEMA, now, run_config, run_id, versions
+from .records import SAMPLE_FROM, SCHEMA, now, run_config, run_id, versions
 from .relaxation import Relaxation, probe_relaxation
 
 MAX_CHUNK_NODES = 200_000
@@ -107,6 +107,12 @@ def split_adversarial(adv: Batch) -> list[Data]:
     return [Data(x=d.x.cpu(), edge_index=d.edge_index.cpu(), y=d.y.cpu()) for d in adv.to_data_list()]
 
 
+def seeded_sample(n: int, k: int, seed: int) -> list[int]:
+    """``k`` of the positions ``0..n-1``, drawn by a permutation seeded by ``seed``, in increasing order."""
+    gen = torch.Generator().manual_seed(seed)
+    return torch.sort(torch.randperm(n, generator=gen)[:k])[0].tolist()
+
+
 def check_max_graphs(max_graphs: int | None) -> int | None:
     """The one meaning of a sample size everywhere: ``None`` or 0 = every correct test graph, N > 0 = a
     seeded sample of at most N; anything else is refused."""
@@ -134,6 +140,8 @@ def evaluate_attack(model: torch.nn.Module, dataset: GraphDataset, test_idx, att
     from attacks.base import AttackContext, AttackResult, stop_mask
 
     max_graphs = check_max_graphs(max_graphs)
+    if sample_from not in SAMPLE_FROM:
+        raise CamaError(f"sample_from must be one of {', '.join(SAMPLE_FROM)}, got {sample_from!r}.")
     constraints = parse_constraints(constraints)
     check_applicable(constraints, dataset)
     tests = unnoticeable_tests(dataset)
@@ -156,17 +164,12 @@ def evaluate_attack(model: torch.nn.Module, dataset: GraphDataset, test_idx, att
     test_ids = test_idx.tolist() if isinstance(test_idx, torch.Tensor) else list(test_idx)
     sampled_ids = None
     if sample_from == "test" and max_graphs is not None and len(test) > max_graphs:
-        gen = torch.Generator().manual_seed(seed)
-        drawn = set(torch.randperm(len(test), generator=gen)[:max_graphs].tolist())
+        drawn = seeded_sample(len(test), max_graphs, seed)
         sampled_ids = sorted(int(test_ids[i]) for i in drawn)
-        correct = [i for i in correct if i in drawn]
-    elif sample_from not in ("correct", "test"):
-        raise CamaError(f"sample_from must be 'correct' or 'test', got {sample_from!r}.")
+        correct = sorted(set(correct) & set(drawn))
+    elif max_graphs is not None and len(correct) > max_graphs:
+        correct = [correct[i] for i in seeded_sample(len(correct), max_graphs, seed)]
     targets, target_ids = [test[i] for i in correct], [int(test_ids[i]) for i in correct]
-    if sampled_ids is None and max_graphs is not None and len(targets) > max_graphs:
-        gen = torch.Generator().manual_seed(seed)
-        pick = torch.sort(torch.randperm(len(targets), generator=gen)[:max_graphs])[0].tolist()
-        targets, target_ids = [targets[i] for i in pick], [target_ids[i] for i in pick]
     fooled: dict[str, list[bool]] = {str(b): [] for b in budgets}
     notice: dict[str, dict[str, list]] = {str(b): {} for b in budgets}
     used_flips: dict[str, list[int]] = {str(b): [] for b in budgets}

@@ -209,7 +209,7 @@ def write_leaderboard(runs: str | Path, out: str | Path, command: str, victims_m
         write_csv("robust.csv", frame)
         images[f"Robust accuracy against budget (suite {robust.get_suite('standard').tag})"] = robust.plot(frame, out / "plots" / "robust.png")
         plots.append(out / "plots" / "robust.png")
-        extra += [("Defended victims: robust accuracy over the suite (issue 17)", robust.wide(frame, UNITS[protocol].split()[-1]))]
+        extra += [("Defended victims: robust accuracy over the suite (issue 17)", robust.wide(frame, protocol))]
         if not defence_tests.empty:
             extra += [("Does the defence help? Defended against undefended at ρ = 0.1", format_tests(defence_tests))]
     if victims_md and Path(victims_md).is_file():

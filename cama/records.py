@@ -26,6 +26,8 @@ CONFIG_FIELDS = ("dataset", "victim", "victim_seed", "attack", "params", "budget
 #: configuration fields present only where they apply (absent otherwise, and then not in the run id):
 #: protocol v2's protocol and fold; ``sample_from = "test"`` for a sample drawn from the test graphs
 PROTOCOL_FIELDS = ("protocol", "fold", "sample_from")
+#: what a ``max_graphs`` sample is drawn from (:func:`cama.evaluate.evaluate_attack`)
+SAMPLE_FROM = ("correct", "test")
 
 
 def run_config(dataset: str, victim: str, victim_seed: int, attack: str, params: dict, budget, seed: int,

@@ -118,9 +118,10 @@ def load_robust(runs: str | Path, suite: str = "standard") -> tuple[pd.DataFrame
     return frame, partial, defence_tests(cells)
 
 
-def wide(frame: pd.DataFrame, units: str = "seeds") -> pd.DataFrame:
-    """dataset × victim rows: clean accuracy, robust accuracy per budget (mean over seeds, 95 %
-    interval of :func:`robust_frame`), and robust accuracy against the structure attacks alone."""
+def wide(frame: pd.DataFrame, protocol: str = "seeds") -> pd.DataFrame:
+    """dataset × victim rows: clean accuracy, robust accuracy per budget (mean over seeds or folds,
+    95 % interval of :func:`robust_frame`), and robust accuracy against the structure attacks alone."""
+    units = SCOPES[protocol][1]
     rows = []
     for (dataset, victim), g in frame.groupby(["dataset", "victim"], sort=False):
         row = {"dataset": dataset, "victim": victim, "clean acc": g["clean acc"].iloc[0]}
@@ -241,7 +242,7 @@ def markdown(frame: pd.DataFrame, partial: list[str], suite: str = "standard",
                                   ("robust acc (structure)", ".3f"), ("Δ structure", "+.3f")]})
         lines += ["Defended minus undefended (same architecture and dataset), mean over cells:", "",
                   shown.to_markdown(index=False, disable_numparse=True), ""]
-    lines += [wide(frame, units).to_markdown(index=False, floatfmt=".3f"), ""]
+    lines += [wide(frame, protocol).to_markdown(index=False, floatfmt=".3f"), ""]
     if tests is not None and not tests.empty:
         from .stats import count_verdicts
         from .tables import tests_markdown
