@@ -156,11 +156,12 @@ def completed_folds(folds_csv: str | Path, grid: str) -> set[tuple[str, str, int
 
 
 def write_cv_table(rows: list[dict], out_dir: str | Path, command: str, grid: str, append: bool = False
-                   ) -> tuple[Path, Path]:
+                   ) -> pd.DataFrame:
     """``victims_cv_folds.csv`` (one row per dataset × victim × fold: the selected configuration,
     its val and test accuracy, the command), ``victims_cv.csv`` and ``victims_cv.md`` (:func:`cv_frame`).
     ``append`` keeps an earlier table's rows and replaces only the (dataset, victim, fold) rows
-    given here, so runs of disjoint ``--fold`` subsets add up to the whole cross-validation."""
+    given here, so runs of disjoint ``--fold`` subsets add up to the whole cross-validation.
+    Returns the table's fold rows as written (earlier ones included under ``append``)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     folds = pd.DataFrame(rows).assign(command=command, grid=grid)
@@ -172,7 +173,7 @@ def write_cv_table(rows: list[dict], out_dir: str | Path, command: str, grid: st
     write_text_atomic(csv, df.to_csv(index=False, float_format="%.4f"))
     write_text_atomic(md, cv_markdown(df, list(dict.fromkeys(folds["command"])),
                                       " / ".join(dict.fromkeys(folds["grid"]))))
-    return csv, md
+    return folds
 
 
 def format_tests(frame: pd.DataFrame) -> pd.DataFrame:

@@ -140,7 +140,7 @@ def cv(datasets_, models, folds, grid, seed, only, epochs, hidden, layers, lr, b
                         "`cama bench` with protocol = \"cv10\" and the zoo use; drop --save, or run the default CV.")
     grid_text = ";".join(f"{k}={','.join(str(v) for v in vals)}" for k, vals in grid_.items())
     done = completed_folds(Path(table) / "victims_cv_folds.csv", grid_text) if resume else set()
-    rows = []
+    rows, written = [], None
     for name in split_list(datasets_):
         ds = load_dataset(name, root=data_root)
         for arch in archs:
@@ -159,14 +159,12 @@ def cv(datasets_, models, folds, grid, seed, only, epochs, hidden, layers, lr, b
                 if save:
                     save_victim(fold_victim(ds, arch, r, base, protocol), Path(save) / f"{ds.name}-{arch}-f{r.fold}.pt")
                 if table:  # after every fold, so an interrupted run keeps what it finished (--resume)
-                    write_cv_table(rows, table, command_line(), grid_text, append=append)
+                    written = write_cv_table(rows, table, command_line(), grid_text, append=append)
     if not rows:
         return
-    if table:  # the summary covers the table's folds of the pairs run here, earlier runs included
-        import pandas as pd
-        every = pd.read_csv(Path(table) / "victims_cv_folds.csv")
+    if written is not None:  # the summary covers the table's folds of the pairs run here, earlier runs included
         pairs = {(r["dataset"], r["victim"]) for r in rows}
-        rows = [r for r in every.to_dict("records") if (r["dataset"], r["victim"]) in pairs]
+        rows = [r for r in written.to_dict("records") if (r["dataset"], r["victim"]) in pairs]
     for row in cv_frame(rows).itertuples():
         ref = f"{row.reference} {row.published:.1f}, gap {row.gap:+.1f}" if isinstance(row.reference, str) \
             else "no published figure"
