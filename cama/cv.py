@@ -115,7 +115,7 @@ def parse_grid(text: str | None) -> dict[str, tuple]:
         try:
             grid[key] = tuple(GRID_KEYS[key](v) for v in values.split(",") if v.strip())
         except ValueError:
-            raise CamaError(f"Grid entry '{part}': every value of {key} must be a {GRID_KEYS[key].__name__}.") from None
+            raise CamaError(f"Grid entry '{part}': every value of {key} must be {'an integer' if GRID_KEYS[key] is int else 'a number'}.") from None
         if not grid[key]:
             raise CamaError(f"Grid entry '{part}' lists no values.")
     return grid

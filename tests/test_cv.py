@@ -53,6 +53,10 @@ def test_grid_parsing():
     for bad in ("width=3", "hidden", "hidden=a", "lr="):
         with pytest.raises(CamaError):
             parse_grid(bad)
+    with pytest.raises(CamaError, match="every value of hidden must be an integer"):
+        parse_grid("hidden=1.5")
+    with pytest.raises(CamaError, match="every value of lr must be a number"):
+        parse_grid("lr=fast")
 
 
 def test_selection_takes_the_best_validation_accuracy(mutag):
