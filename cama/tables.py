@@ -162,18 +162,63 @@ def write_cv_table(rows: list[dict], out_dir: str | Path, command: str, grid: st
     ``append`` keeps an earlier table's rows and replaces only the (dataset, victim, fold) rows
     given here, so runs of disjoint ``--fold`` subsets add up to the whole cross-validation.
     Returns the table's fold rows as written (earlier ones included under ``append``)."""
+    folds = pd.DataFrame(rows).assign(command=command, grid=grid)
+    return _write_cv_folds(_with_earlier_rows(folds, Path(out_dir) / "victims_cv_folds.csv", CV_KEY, append),
+                           out_dir)
+
+
+#: one row of a fold table: a dataset × victim × fold
+CV_KEY = ["dataset", "victim", "fold"]
+
+
+def _write_cv_folds(folds: pd.DataFrame, out_dir: str | Path) -> pd.DataFrame:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    folds = pd.DataFrame(rows).assign(command=command, grid=grid)
-    folds_csv = out_dir / "victims_cv_folds.csv"
-    folds = _with_earlier_rows(folds, folds_csv, ["dataset", "victim", "fold"], append)
     df = cv_frame(folds.to_dict("records"))
-    csv, md = out_dir / "victims_cv.csv", out_dir / "victims_cv.md"
-    write_text_atomic(folds_csv, folds.to_csv(index=False, float_format="%.4f"))
-    write_text_atomic(csv, df.to_csv(index=False, float_format="%.4f"))
-    write_text_atomic(md, cv_markdown(df, list(dict.fromkeys(folds["command"])),
-                                      " / ".join(dict.fromkeys(folds["grid"]))))
+    write_text_atomic(out_dir / "victims_cv_folds.csv", folds.to_csv(index=False, float_format="%.4f"))
+    write_text_atomic(out_dir / "victims_cv.csv", df.to_csv(index=False, float_format="%.4f"))
+    write_text_atomic(out_dir / "victims_cv.md", cv_markdown(df, list(dict.fromkeys(folds["command"])),
+                                                             " / ".join(dict.fromkeys(folds["grid"]))))
     return folds
+
+
+def merge_cv_tables(sources: list[str | Path], out_dir: str | Path, folds: int = 10, complete: bool = True
+                    ) -> tuple[pd.DataFrame, dict[tuple[str, str], int]]:
+    """Merge the fold tables of separate ``cama cv --table`` runs (e.g. ``--fold`` subsets run in
+    parallel) into the table in ``out_dir``, whose other rows are kept; each row keeps its command.
+
+    A (dataset, victim, fold) row found in two sources must be the same selection there, and the
+    folds of one (dataset, victim) must share one grid, else one error. With ``complete`` only the
+    pairs whose ``folds`` folds are all present are merged. Returns (the rows merged in, the
+    skipped pairs → folds present)."""
+    from .errors import CamaError
+
+    frames = []
+    for src in map(Path, sources):
+        csv = src / "victims_cv_folds.csv" if src.is_dir() else src
+        if not csv.is_file():
+            raise CamaError(f"{src} holds no victims_cv_folds.csv; pass a folder written by `cama cv --table`.")
+        frames.append(pd.read_csv(csv).assign(source=str(csv)))
+    new = pd.concat(frames, ignore_index=True)
+    same = [c for c in new.columns if c not in ("source", "command", "seconds")]
+    clash = new.drop_duplicates(same).loc[lambda d: d.duplicated(CV_KEY, keep=False)]
+    if len(clash):
+        d, v, f = clash.iloc[0][CV_KEY]
+        where = " and ".join(dict.fromkeys(clash[(clash.dataset == d) & (clash.victim == v) & (clash.fold == f)].source))
+        raise CamaError(f"{d} {v} fold {f} differs between {where}; merge one of them.")
+    new = new.drop_duplicates(CV_KEY).drop(columns="source")
+    present = new.groupby(["dataset", "victim"], sort=False).fold.nunique()
+    skipped = {pair: int(n) for pair, n in present.items() if complete and n != folds}
+    new = new[[pair not in skipped for pair in zip(new.dataset, new.victim)]]
+    merged = _with_earlier_rows(new, Path(out_dir) / "victims_cv_folds.csv", CV_KEY, True)
+    grids = merged.groupby(["dataset", "victim"]).grid.nunique()
+    if (grids > 1).any():
+        d, v = grids[grids > 1].index[0]
+        mixed = " / ".join(merged[(merged.dataset == d) & (merged.victim == v)].grid.unique())
+        raise CamaError(f"The folds of {d} {v} would mix grids ({mixed}); one cross-validation has one grid.")
+    if len(new):
+        _write_cv_folds(merged, out_dir)
+    return new, skipped
 
 
 def format_tests(frame: pd.DataFrame) -> pd.DataFrame:

@@ -121,6 +121,51 @@ def test_cv_table_append_adds_up_fold_subsets(tmp_path):
     assert summary.folds == 10 and summary.test_acc_mean == pytest.approx((5 * 0.8 + 4 * 0.9 + 0.7) / 10)
 
 
+def _fold_rows(victim, folds, acc, selected="hidden=32"):
+    return [{"dataset": "MUTAG", "victim": victim, "fold": f, "selected": selected, "val_acc": 0.9,
+             "test_acc": acc, "epochs": 50, "n_test": 19, "seconds": 1.0} for f in folds]
+
+
+def test_cv_merge_joins_parallel_fold_tables(tmp_path):
+    """Fold subsets run into separate tables merge into one: complete pairs only by default, each row
+    keeping its command, the destination's other rows kept; a clashing fold or a mixed grid is one error."""
+    from cama.tables import merge_cv_tables
+
+    a, b, dest = tmp_path / "a", tmp_path / "b", tmp_path / "results"
+    write_cv_table(_fold_rows("gin", range(5), 0.8) + _fold_rows("gat", [0], 0.7), a, "cama cv --fold 0-4", "hidden=32")
+    write_cv_table(_fold_rows("gin", range(4, 10), 0.9), b, "cama cv --fold 4-9", "hidden=32")  # fold 4 again
+    write_cv_table(_fold_rows("gcn", range(10), 0.75), dest, "cama cv -m gcn", "hidden=32")
+    with pytest.raises(CamaError, match="fold 4 differs between"):
+        merge_cv_tables([a, b], dest)
+    write_cv_table(_fold_rows("gin", range(5, 10), 0.9), b, "cama cv --fold 5-9", "hidden=32")
+    merged, skipped = merge_cv_tables([a, b], dest)
+    assert skipped == {("MUTAG", "gat"): 1} and sorted(merged.fold) == list(range(10))
+    folds = pd.read_csv(dest / "victims_cv_folds.csv")
+    assert sorted(folds.victim.unique()) == ["gcn", "gin"] and len(folds) == 20
+    assert set(folds[folds.victim == "gin"].command) == {"cama cv --fold 0-4", "cama cv --fold 5-9"}
+    summary = pd.read_csv(dest / "victims_cv.csv").set_index("victim")
+    assert summary.loc["gin"].test_acc_mean == pytest.approx(0.85) and summary.loc["gcn"].folds == 10
+    merged, skipped = merge_cv_tables([a], dest, complete=False)  # --partial: the lone gat fold too
+    assert not skipped and set(merged.victim) == {"gin", "gat"}
+    write_cv_table(_fold_rows("gcn", range(3), 0.5), a, "cama cv --grid lr=0.1", "lr=0.1")
+    with pytest.raises(CamaError, match="would mix grids"):
+        merge_cv_tables([a], dest, complete=False)
+
+
+def test_cv_merge_command(tmp_path):
+    a, b, dest = tmp_path / "a", tmp_path / "b", tmp_path / "results"
+    write_cv_table(_fold_rows("gin", range(5), 0.8), a, "cama cv --fold 0-4", "hidden=32")
+    write_cv_table(_fold_rows("gin", range(5, 8), 0.9), b, "cama cv --fold 5-7", "hidden=32")
+    short = CliRunner().invoke(cli, ["cv-merge", str(a), str(b), "--table", str(dest)])
+    assert short.exit_code != 0 and "Nothing to merge" in short.output and "8 of 10 folds" in short.output
+    assert not dest.exists()  # nothing half-written
+    missing = CliRunner().invoke(cli, ["cv-merge", str(tmp_path), "--table", str(dest)])
+    assert missing.exit_code != 0 and "holds no victims_cv_folds.csv" in missing.output
+    done = CliRunner().invoke(cli, ["cv-merge", str(a), str(b), "--table", str(dest), "--folds", "8"])
+    assert done.exit_code == 0, done.output
+    assert "MUTAG gin: 83.8 ± 4.8 over 8 folds" in done.output and (dest / "victims_cv.md").is_file()
+
+
 def test_cv_command_resumes_after_an_interruption(tu_root, tmp_path):
     """--resume runs only the folds the table lacks; a finished table runs nothing and keeps its rows."""
     base = ["cv", "-d", "MUTAG", "-m", "gcn", "--folds", "3", "--grid", "hidden=8", "--epochs", "2",

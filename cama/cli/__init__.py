@@ -44,7 +44,7 @@ def cli():
 def _register() -> None:
     from . import attack, bench, evaluate, inspect, train
 
-    for command in (inspect.datasets, inspect.list_attacks, train.train, train.cv, attack.attack, evaluate.evaluate,
+    for command in (inspect.datasets, inspect.list_attacks, train.train, train.cv, train.cv_merge, attack.attack, evaluate.evaluate,
                     bench.bench, bench.leaderboard, inspect.explain):
         cli.add_command(command)
 

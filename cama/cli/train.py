@@ -14,6 +14,7 @@ from .common import (
     device_opt,
     parse_archs,
     parse_seeds,
+    require_writable,
     split_list,
     train_config,
     with_options,
@@ -120,7 +121,7 @@ def cv(datasets_, models, folds, grid, seed, only, epochs, hidden, layers, lr, b
 
     from ..cv import CVProtocol, cross_validate, parse_grid
     from ..data import load_dataset
-    from ..tables import completed_folds, cv_frame, write_cv_table
+    from ..tables import completed_folds, write_cv_table
 
     grid_ = parse_grid(grid)
     base = train_config(epochs, hidden, layers, lr, batch_size)
@@ -165,10 +166,50 @@ def cv(datasets_, models, folds, grid, seed, only, epochs, hidden, layers, lr, b
     if written is not None:  # the summary covers the table's folds of the pairs run here, earlier runs included
         pairs = {(r["dataset"], r["victim"]) for r in rows}
         rows = [r for r in written.to_dict("records") if (r["dataset"], r["victim"]) in pairs]
+    echo_cv_summary(rows)
+    if table:
+        click.echo(f"wrote {Path(table) / 'victims_cv.csv'} and {Path(table) / 'victims_cv.md'}")
+
+
+def echo_cv_summary(rows: list[dict]) -> None:
+    """One line per dataset × victim: mean ± std over its folds beside the published figure."""
+    from ..tables import cv_frame
+
     for row in cv_frame(rows).itertuples():
         ref = f"{row.reference} {row.published:.1f}, gap {row.gap:+.1f}" if isinstance(row.reference, str) \
             else "no published figure"
         click.echo(f"{row.dataset} {row.victim}: {100 * row.test_acc_mean:.1f} ± {100 * row.test_acc_std:.1f} over "
                    f"{row.folds} folds ({ref})")
-    if table:
-        click.echo(f"wrote {Path(table) / 'victims_cv.csv'} and {Path(table) / 'victims_cv.md'}")
+
+
+@click.command("cv-merge")
+@click.argument("sources", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--table", type=click.Path(file_okay=False), required=True,
+              help="The table to merge into (its other rows are kept), e.g. results/.")
+@click.option("--folds", type=click.IntRange(2, None), default=10, show_default=True,
+              help="Folds of one complete cross-validation.")
+@click.option("--complete/--partial", default=True, show_default=True,
+              help="Merge only the dataset × model pairs whose folds are all present (--partial: any).")
+def cv_merge(sources, table, folds, complete):
+    """Merge the fold tables of separate `cama cv --table` runs into one table.
+
+    For cross-validations split over processes or machines (`cama cv --fold …`, one --table each):
+    a fold found in two sources must be the same selection, and one dataset × model keeps one grid.
+
+    \b
+    Examples:
+      cama cv -d NCI1 -m gat --fold 0,1,2,3,4 --table t1/ --save v2/ &
+      cama cv -d NCI1 -m gat --fold 5,6,7,8,9 --table t2/ --save v2/
+      cama cv-merge t1/ t2/ --table results/ && python -m victims.zoo v2/NCI1-gat-*.pt
+    """
+    from ..tables import merge_cv_tables
+
+    require_writable(table, "--table")
+    merged, skipped = merge_cv_tables(sources, table, folds, complete)
+    for (d, v), n in skipped.items():
+        click.echo(f"skipped {d} {v}: {n} of {folds} folds (--partial merges it)", err=True)
+    if not len(merged):
+        raise CamaError(f"Nothing to merge: no dataset × model of {', '.join(sources)} has all {folds} folds "
+                        "(--partial merges incomplete ones).")
+    echo_cv_summary(merged.to_dict("records"))
+    click.echo(f"merged {len(merged)} folds into {Path(table) / 'victims_cv_folds.csv'}")
