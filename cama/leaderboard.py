@@ -202,14 +202,14 @@ def write_leaderboard(runs: str | Path, out: str | Path, command: str, victims_m
         write_csv("cost.csv", costs)
         images["ASR against victim passes (ρ = 0.1)"] = cost.plot(costs, out / "plots" / "cost.png")
         plots.append(out / "plots" / "cost.png")
-        extra += [("Cost-matched claims at ρ = 0.1 (issue 23)", cost.claims(costs))]
+        extra += [("Cost-matched claims at ρ = 0.1", cost.claims(costs))]
     if defended is not None:
         frame, partial_cells, defence_tests = defended
         md += robust.markdown(frame, partial_cells, tests=defence_tests, protocol=protocol)
         write_csv("robust.csv", frame)
         images[f"Robust accuracy against budget (suite {robust.get_suite('standard').tag})"] = robust.plot(frame, out / "plots" / "robust.png")
         plots.append(out / "plots" / "robust.png")
-        extra += [("Defended victims: robust accuracy over the suite (issue 17)", robust.wide(frame, protocol))]
+        extra += [("Defended victims: robust accuracy over the suite", robust.wide(frame, protocol))]
         if not defence_tests.empty:
             extra += [("Does the defence help? Defended against undefended at ρ = 0.1", format_tests(defence_tests))]
     if victims_md and Path(victims_md).is_file():

@@ -233,7 +233,7 @@ def markdown(frame: pd.DataFrame, partial: list[str], suite: str = "standard",
     """The section's markdown lines (as the leaderboard's other views)."""
     s = get_suite(suite)
     unit, units, sample = SCOPES[protocol]
-    lines = ["## Defended victims: worst-case robust accuracy (issue 17)", "",
+    lines = ["## Defended victims: worst-case robust accuracy", "",
              NOTE.format(tag=s.tag, attacks=", ".join(s.attacks), sample=sample, units=units), ""]
     effect = defence_effect(frame)
     if not effect.empty:
