@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .errors import CamaError
 from .literature import literature
 from .records import versions, write_text_atomic
 
@@ -155,6 +156,10 @@ def completed_folds(folds_csv: str | Path, grid: str) -> set[tuple[str, str, int
     return {(d, v, int(f)) for d, v, f in zip(old.dataset, old.victim, old.fold)}
 
 
+#: one row of a fold table: a dataset × victim × fold
+CV_KEY = ["dataset", "victim", "fold"]
+
+
 def write_cv_table(rows: list[dict], out_dir: str | Path, command: str, grid: str, append: bool = False
                    ) -> pd.DataFrame:
     """``victims_cv_folds.csv`` (one row per dataset × victim × fold: the selected configuration,
@@ -165,10 +170,6 @@ def write_cv_table(rows: list[dict], out_dir: str | Path, command: str, grid: st
     folds = pd.DataFrame(rows).assign(command=command, grid=grid)
     return _write_cv_folds(_with_earlier_rows(folds, Path(out_dir) / "victims_cv_folds.csv", CV_KEY, append),
                            out_dir)
-
-
-#: one row of a fold table: a dataset × victim × fold
-CV_KEY = ["dataset", "victim", "fold"]
 
 
 def _write_cv_folds(folds: pd.DataFrame, out_dir: str | Path) -> pd.DataFrame:
@@ -191,8 +192,6 @@ def merge_cv_tables(sources: list[str | Path], out_dir: str | Path, folds: int =
     folds of one (dataset, victim) must share one grid, else one error. With ``complete`` only the
     pairs whose ``folds`` folds are all present are merged. Returns (the rows merged in, the
     skipped pairs → folds present)."""
-    from .errors import CamaError
-
     frames = []
     for src in map(Path, sources):
         csv = src / "victims_cv_folds.csv" if src.is_dir() else src
