@@ -147,6 +147,8 @@ def test_cv_merge_joins_parallel_fold_tables(tmp_path):
     assert summary.loc["gin"].test_acc_mean == pytest.approx(0.85) and summary.loc["gcn"].folds == 10
     merged, skipped = merge_cv_tables([a], dest, complete=False)  # --partial: the lone gat fold too
     assert not skipped and set(merged.victim) == {"gin", "gat"}
+    order = pd.read_csv(dest / "victims_cv_folds.csv")[["victim", "fold"]].drop_duplicates("victim")
+    assert list(order.victim) == ["gcn", "gin", "gat"] and (order.fold == 0).all()  # registry order, then folds
     write_cv_table(_fold_rows("gcn", range(3), 0.5), a, "cama cv --grid lr=0.1", "lr=0.1")
     with pytest.raises(CamaError, match="would mix grids"):
         merge_cv_tables([a], dest, complete=False)
