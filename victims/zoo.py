@@ -75,12 +75,17 @@ def zoo_size(folder: Path | None = None) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     """``python -m victims.zoo CHECKPOINT…``: add victim checkpoints to the zoo, print the manifest size."""
-    import sys
+    import argparse
 
-    paths = [Path(p) for p in (argv if argv is not None else sys.argv[1:])]
-    if not paths:
-        raise SystemExit("usage: python -m victims.zoo CHECKPOINT.pt [...]  (adds them to results/zoo)")
-    entries = add_to_zoo(paths)
+    parser = argparse.ArgumentParser(prog="python -m victims.zoo",
+                                     description="Add victim checkpoints to the zoo (results/zoo, or $CAMA_ZOO), "
+                                                 "named by their cache key, and rewrite its manifest.")
+    parser.add_argument("checkpoints", nargs="+", type=Path, metavar="CHECKPOINT.pt")
+    args = parser.parse_args(argv)
+    try:
+        entries = add_to_zoo(args.checkpoints)
+    except CamaError as err:
+        raise SystemExit(f"Error: {err}") from None
     print(f"{len(entries)} victims in {zoo_dir()} ({zoo_size() / 2**20:.1f} MiB)")
 
 
