@@ -24,13 +24,12 @@ def target_group(targets) -> str:
 
 def section_order(agg: pd.DataFrame) -> list[tuple[str, str]]:
     """(dataset, victim) pairs in grid order: DATASET_ORDER then alphabetical; victims by registry."""
-    from victims import ARCHITECTURES
+    from victims import registry_rank
 
     ds_rank = {d: i for i, d in enumerate(DATASET_ORDER)}
-    v_rank = {v: i for i, v in enumerate(ARCHITECTURES)}
     pairs = agg[["dataset", "victim"]].drop_duplicates().itertuples(index=False)
     return sorted(((d, v) for d, v in pairs),
-                  key=lambda p: (ds_rank.get(p[0], len(ds_rank)), p[0], v_rank.get(p[1], len(v_rank)), p[1]))
+                  key=lambda p: (ds_rank.get(p[0], len(ds_rank)), p[0], registry_rank(p[1]), p[1]))
 
 
 def attack_labels(df: pd.DataFrame) -> pd.Series:

@@ -175,11 +175,10 @@ def write_cv_table(rows: list[dict], out_dir: str | Path, command: str, grid: st
 def _write_cv_folds(folds: pd.DataFrame, out_dir: str | Path) -> pd.DataFrame:
     """Write the fold rows and the tables made from them, in grid order: datasets as they first
     appear, victims in registry order (gcn, gin, graphsage, gat), then folds."""
-    from victims import ARCHITECTURES
+    from victims import registry_rank
 
     ds_rank = {d: i for i, d in enumerate(dict.fromkeys(folds["dataset"]))}
-    v_rank = {v: i for i, v in enumerate(ARCHITECTURES)}
-    rank = {"dataset": ds_rank.get, "victim": lambda v: v_rank.get(v, len(v_rank))}
+    rank = {"dataset": ds_rank.get, "victim": registry_rank}
     folds = folds.sort_values(["dataset", "victim", "fold"], kind="stable", ignore_index=True,
                               key=lambda s: s.map(rank[s.name]) if s.name in rank else s)
     out_dir = Path(out_dir)

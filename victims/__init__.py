@@ -12,4 +12,12 @@ ARCHITECTURES = {
     "gat": "GATConv stack, 4 heads concatenated (Velickovic et al.)",
 }
 
-__all__ = ["ARCHITECTURES", "GraphClassifier", "VictimConfig"]
+
+
+def registry_rank(arch: str) -> int:
+    """Position of ``arch`` in :data:`ARCHITECTURES`, the order tables list victims in; any other
+    name (a defended victim, a user model) ranks after them."""
+    return list(ARCHITECTURES).index(arch) if arch in ARCHITECTURES else len(ARCHITECTURES)
+
+
+__all__ = ["ARCHITECTURES", "GraphClassifier", "VictimConfig", "registry_rank"]
