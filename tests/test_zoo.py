@@ -103,3 +103,22 @@ def test_the_contract_is_exact_on_the_records_cpu_and_tolerant_elsewhere():
     far = Comparison("c", 0.1, (35 + CROSS_CPU_GRAPHS + 1) / 71, 35 / 71, 71, 71, "Intel Xeon")
     assert not far.holds("AMD EPYC")
     assert not Comparison("c", 0.1, 35 / 70, 35 / 71, 70, 71, "Intel Xeon").holds("AMD EPYC")  # other graphs
+
+
+def test_zoo_script_rejects_a_missing_checkpoint_with_one_error(tmp_path, monkeypatch, capsys):
+    """``python -m victims.zoo``: a checkpoint that does not exist is one error line and exit 1, and
+    the zoo is left as it was; no argument is argparse's usage error (exit 2)."""
+    import subprocess
+    import sys
+
+    monkeypatch.setenv("CAMA_ZOO", str(tmp_path / "zoo"))
+    run = subprocess.run([sys.executable, "-m", "victims.zoo", str(tmp_path / "nope.pt")], cwd=ROOT,
+                         capture_output=True, text=True)
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert run.stderr.strip().splitlines() == [f"Error: Checkpoint {tmp_path / 'nope.pt'} does not exist; "
+                                               "train one with `cama train` (or delete the file and retrain)."]
+    assert not (tmp_path / "zoo" / "manifest.json").exists()
+    with pytest.raises(SystemExit) as usage:
+        from victims.zoo import main
+        main([])
+    assert usage.value.code == 2 and "CHECKPOINT.pt" in capsys.readouterr().err
