@@ -13,7 +13,6 @@ ARCHITECTURES = {
 }
 
 
-
 def registry_rank(arch: str) -> int:
     """Position of ``arch`` in :data:`ARCHITECTURES`, the order tables list victims in; any other
     name (a defended victim, a user model) ranks after them."""
