@@ -102,6 +102,22 @@ def _span(lo: float, hi: float) -> str:
     return f"{lo:.1f}" if f"{lo:.1f}" == f"{hi:.1f}" else f"{lo:.1f} to {hi:.1f}"
 
 
+def describe_grids(dataset_grids: dict[str, str]) -> str:
+    """The grids of a CV table in words: the most used one, then each other one with its datasets
+    (and its reason, for a :data:`cama.cv.DATASET_GRIDS` entry)."""
+    from .cv import DATASET_GRIDS
+
+    by_grid: dict[str, list[str]] = {}
+    for dataset, grid in dataset_grids.items():
+        by_grid.setdefault(grid, []).append(dataset)
+    ordered = sorted(by_grid, key=lambda g: -len(by_grid[g]))
+    text = ordered[0]
+    for grid in ordered[1:]:
+        reasons = {DATASET_GRIDS[d][1] for d in by_grid[grid] if d in DATASET_GRIDS}
+        text += f"; {', '.join(by_grid[grid])}: {grid}" + (f" ({'; '.join(sorted(reasons))})" if reasons else "")
+    return text
+
+
 def cv_markdown(df: pd.DataFrame, commands: list[str], grid: str) -> str:
     lines = ["# Protocol v2 victims: stratified k-fold cross-validation with model selection", "",
              "Produced by " + " and ".join(f"`{c}`" for c in commands) + "  ", f"Versions: {versions()}", "",
@@ -186,8 +202,8 @@ def _write_cv_folds(folds: pd.DataFrame, out_dir: str | Path) -> pd.DataFrame:
     df = cv_frame(folds.to_dict("records"))
     write_text_atomic(out_dir / "victims_cv_folds.csv", folds.to_csv(index=False, float_format="%.4f"))
     write_text_atomic(out_dir / "victims_cv.csv", df.to_csv(index=False, float_format="%.4f"))
-    write_text_atomic(out_dir / "victims_cv.md", cv_markdown(df, list(dict.fromkeys(folds["command"])),
-                                                             " / ".join(dict.fromkeys(folds["grid"]))))
+    grids = describe_grids(dict(zip(folds["dataset"], folds["grid"])))
+    write_text_atomic(out_dir / "victims_cv.md", cv_markdown(df, list(dict.fromkeys(folds["command"])), grids))
     return folds
 
 

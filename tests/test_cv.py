@@ -59,6 +59,40 @@ def test_grid_parsing():
         parse_grid("lr=fast")
 
 
+def test_reddit_binary_selects_over_its_own_stated_grid(mutag):
+    """REDDIT-BINARY's cv10 grid is its DATASET_GRIDS entry (one configuration, the reason stated);
+    every other dataset keeps the default grid, and so its victims keep their zoo keys."""
+    from cama.cv import DATASET_GRIDS, CVProtocol, grid_text
+    from victims.store import victim_key
+    from victims.train import TrainConfig
+    from victims.zoo_index import zoo_path
+
+    assert parse_grid("default", "REDDIT-BINARY") == {"hidden": (64,), "dropout": (0.5,), "lr": (0.01,)}
+    assert parse_grid("default", "MUTAG") == parse_grid(None)
+    assert "CPU-hours" in DATASET_GRIDS["REDDIT-BINARY"][1]
+    assert CVProtocol().to_dict("MUTAG") == CVProtocol().to_dict()
+    assert CVProtocol().to_dict("REDDIT-BINARY")["grid"] == {"hidden": [64], "dropout": [0.5], "lr": [0.01]}
+    assert grid_text(parse_grid("hidden=32,64;lr=0.01")) == "hidden=32,64;lr=0.01"
+    key = victim_key(mutag, "gin", 3, TrainConfig(), "cv10")
+    assert key.startswith("MUTAG-gin-f3-")
+    assert zoo_path(key) is not None  # the committed fold victim: its key did not change
+
+
+def test_cv_table_names_each_datasets_grid(tmp_path):
+    from cama.cv import grid_text
+
+    rows = _fold_rows("gin", range(2), 0.9)
+    rows += [dict(r, dataset="REDDIT-BINARY") for r in _fold_rows("gin", range(2), 0.9, "hidden=64")]
+    folds = [dict(r, grid=grid_text(parse_grid(None, r["dataset"]))) for r in rows]
+    write_cv_table([{k: v for k, v in r.items() if k != "grid"} for r in folds[:2]], tmp_path, "cama cv -d MUTAG",
+                   folds[0]["grid"])
+    write_cv_table([{k: v for k, v in r.items() if k != "grid"} for r in folds[2:]], tmp_path,
+                   "cama cv -d REDDIT-BINARY", folds[2]["grid"], append=True)
+    text = (tmp_path / "victims_cv.md").read_text()
+    assert "grid (hidden=32,64;dropout=0.0,0.5;lr=0.01,0.001; REDDIT-BINARY: hidden=64;dropout=0.5;lr=0.01 " \
+           "(one configuration: 8 would cost" in text
+
+
 def test_selection_takes_the_best_validation_accuracy(mutag):
     """Each fold's victim is the candidate of highest inner validation accuracy (first on ties),
     and its test accuracy is measured on the fold only."""

@@ -131,7 +131,7 @@ def victim_key(dataset: GraphDataset, arch: str, seed: int, cfg: TrainConfig, pr
     blob = {"format": CHECKPOINT_FORMAT, "dataset": dataset.name, "arch": arch, "seed": seed,
             "train": cfg.to_dict(), "featurizer": dataset.featurizer.to_config(), "n_graphs": len(dataset)}
     if cv is not None:
-        blob["protocol"] = cv.to_dict()
+        blob["protocol"] = cv.to_dict(dataset.name)
     digest = hashlib.sha1(json.dumps(blob, sort_keys=True).encode()).hexdigest()[:10]
     name = arch + (f"+{cfg.defense}".replace(":", "-").replace("@", "-") if cfg.defense else "")  # gcn+guard-0.1
     return f"{dataset.name}-{name}-{'f' if cv else 's'}{seed}-{digest}"
@@ -156,7 +156,7 @@ def train_victim(dataset: GraphDataset, arch: str, seed: int = 0, cfg: TrainConf
             raise CamaError(f"Fold {seed} does not exist under {protocol}; folds are 0..{cv.folds - 1}.")
         if cfg.defense:
             return defended_fold_victim(dataset, arch, seed, cfg, dev, progress, protocol)
-        r = next(cross_validate(dataset, arch, cv.folds, dict(cv.grid), cfg, cv.seed, cv.inner_val, dev,
+        r = next(cross_validate(dataset, arch, cv.folds, cv.grid_for(dataset.name), cfg, cv.seed, cv.inner_val, dev,
                                 only=[seed], progress=progress))
         return fold_victim(dataset, arch, r, cfg, protocol)
     split = default_split(dataset, seed)
