@@ -110,12 +110,14 @@ def describe_grids(dataset_grids: dict[str, str]) -> str:
     by_grid: dict[str, list[str]] = {}
     for dataset, grid in dataset_grids.items():
         by_grid.setdefault(grid, []).append(dataset)
-    ordered = sorted(by_grid, key=lambda g: -len(by_grid[g]))
-    text = ordered[0]
-    for grid in ordered[1:]:
-        reasons = {DATASET_GRIDS[d][1] for d in by_grid[grid] if d in DATASET_GRIDS}
-        text += f"; {', '.join(by_grid[grid])}: {grid}" + (f" ({'; '.join(sorted(reasons))})" if reasons else "")
-    return text
+    parts = []
+    for i, grid in enumerate(sorted(by_grid, key=lambda g: -len(by_grid[g]))):
+        reasons = sorted({DATASET_GRIDS[d][1] for d in by_grid[grid] if d in DATASET_GRIDS})
+        if i == 0 and not reasons:
+            parts.append(grid)
+        else:
+            parts.append(f"{', '.join(by_grid[grid])}: {grid}" + (f" ({'; '.join(reasons)})" if reasons else ""))
+    return "; ".join(parts)
 
 
 def cv_markdown(df: pd.DataFrame, commands: list[str], grid: str) -> str:
