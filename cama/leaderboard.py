@@ -58,8 +58,9 @@ PROTOCOL_NOTES = {
              "cell attacks the correctly classified test graphs of each seed's victim.",
     "cv10": "Protocol v2 (`cv10`): the victims are the selected models of stratified 10-fold cross-validation "
             "(Errica et al., ICLR 2020; `cama cv`, grid hidden {32, 64} × dropout {0, 0.5} × lr {0.01, 0.001} on an "
-            "inner 90/10 split, REDDIT-BINARY one configuration as `results/victims_cv.md` states); a cell attacks the correctly classified test graphs of every fold, each on its own "
-            "fold's victim, so every graph of the dataset is attacked at most once (`*`: a seeded sample per fold)."}
+            "inner 90/10 split, REDDIT-BINARY one configuration as `results/victims_cv.md` states); a cell attacks "
+            "the correctly classified test graphs of every fold, each on its own fold's victim, so every graph of "
+            "the dataset is attacked at most once (`*`: a seeded sample per fold)."}
 
 
 def _cell(r, bold: bool) -> str:

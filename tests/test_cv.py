@@ -81,13 +81,10 @@ def test_reddit_binary_selects_over_its_own_stated_grid(mutag):
 def test_cv_table_names_each_datasets_grid(tmp_path):
     from cama.cv import grid_text
 
-    rows = _fold_rows("gin", range(2), 0.9)
-    rows += [dict(r, dataset="REDDIT-BINARY") for r in _fold_rows("gin", range(2), 0.9, "hidden=64")]
-    folds = [dict(r, grid=grid_text(parse_grid(None, r["dataset"]))) for r in rows]
-    write_cv_table([{k: v for k, v in r.items() if k != "grid"} for r in folds[:2]], tmp_path, "cama cv -d MUTAG",
-                   folds[0]["grid"])
-    write_cv_table([{k: v for k, v in r.items() if k != "grid"} for r in folds[2:]], tmp_path,
-                   "cama cv -d REDDIT-BINARY", folds[2]["grid"], append=True)
+    write_cv_table(_fold_rows("gin", range(2), 0.9), tmp_path, "cama cv -d MUTAG", grid_text(parse_grid(None, "MUTAG")))
+    reddit = [dict(r, dataset="REDDIT-BINARY") for r in _fold_rows("gin", range(2), 0.9, "hidden=64")]
+    write_cv_table(reddit, tmp_path, "cama cv -d REDDIT-BINARY", grid_text(parse_grid(None, "REDDIT-BINARY")),
+                   append=True)
     text = (tmp_path / "victims_cv.md").read_text()
     assert "grid (hidden=32,64;dropout=0.0,0.5;lr=0.01,0.001; REDDIT-BINARY: hidden=64;dropout=0.5;lr=0.01 " \
            "(one configuration: 8 would cost" in text
