@@ -2,7 +2,8 @@
 
 The check behind the reproducibility contract (``cama.environment``): a cell of a seeded,
 deterministic attack re-run from its zoo victim must give the committed ASR and attacked count
-at every budget. ``tests/test_zoo.py`` runs :data:`CELLS` on seed 0; ``benchmarks/reproducibility.py``
+at every budget. ``tests/test_zoo.py`` runs :data:`CELLS` on seed 0 of the seeded grid and on
+fold 0 of the cv10 grid (:data:`GRIDS`); ``benchmarks/reproducibility.py``
 runs them under every CPU kernel family and thread count the machine offers and prints what moves.
 """
 from __future__ import annotations
@@ -53,11 +54,16 @@ class Comparison:
         return self.n_attacked == self.committed_n_attacked and self.graphs_moved <= tolerance
 
 
+#: each protocol's committed grid: its config and its records (``seed`` is the fold under cv10)
+GRIDS = {"seeds": (ROOT / "bench.toml", ROOT / "results" / "runs" / "bench"),
+         "cv10": (ROOT / "bench_cv10.toml", ROOT / "results" / "runs" / "v2" / "bench")}
+
+
 def rerun_committed(tu_root: str | Path | None = None, cells=CELLS, seed: int = 0,
-                    config: str | Path = ROOT / "bench.toml",
-                    runs: str | Path = ROOT / "results" / "runs" / "bench") -> Iterator[Comparison]:
-    """Every budget of every ``(dataset, victim, attack label)`` cell of ``config`` at ``seed``,
-    re-run on its zoo victim, beside the committed record of the same run id."""
+                    protocol: str = "seeds") -> Iterator[Comparison]:
+    """Every budget of every ``(dataset, victim, attack label)`` cell of the protocol's committed
+    grid at ``seed`` (the fold, under cv10), re-run on its zoo victim, beside the committed record
+    of the same run id."""
     from victims.store import get_victim
 
     from .bench import BenchConfig, make_cells, run_cell
@@ -65,14 +71,16 @@ def rerun_committed(tu_root: str | Path | None = None, cells=CELLS, seed: int = 
     from .errors import CamaError
     from .records import load_records
 
+    config, runs = GRIDS[protocol]
     committed = {r["run_id"]: r for r in load_records(runs)}
     cfg = BenchConfig.from_toml(config)
     chosen = [c for c in make_cells(cfg) if (c.dataset, c.victim, c.spec.label) in cells and c.seed == seed]
     if len(chosen) != len(cells):
-        raise CamaError(f"{config} lacks some of the cells {cells} at seed {seed}.")
+        raise CamaError(f"{config.name} lacks some of the cells {cells} at {'fold' if protocol == 'cv10' else 'seed'} "
+                        f"{seed}.")
     for cell in chosen:
         ds = load_dataset(cell.dataset, root=tu_root)
-        victim = get_victim(ds, cell.victim, cell.seed, device="cpu", progress=False)
+        victim = get_victim(ds, cell.victim, cell.seed, device="cpu", progress=False, protocol=cell.protocol)
         if victim.source != "zoo":
             raise CamaError(f"{cell.name}: no zoo victim (got a {victim.source} one); the zoo is results/zoo.")
         for rec in run_cell(cell, cfg, ds, victim):

@@ -63,15 +63,15 @@ def test_zoo_victims_reach_their_manifest_accuracy(tu_root, name):
         assert acc == pytest.approx(e["test_acc"], abs=1e-9), e["file"]
 
 
-@pytest.mark.parametrize("threads", [1, 2])
-def test_committed_cells_reproduce_from_the_zoo(tu_root, threads):
+@pytest.mark.parametrize("protocol,threads", [("seeds", 1), ("seeds", 2), ("cv10", 1), ("cv10", 2)])
+def test_committed_cells_reproduce_from_the_zoo(tu_root, protocol, threads):
     from cama.environment import hardware
     from cama.reproduce import CELLS, rerun_committed
 
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        seen = list(rerun_committed(tu_root))
+        seen = list(rerun_committed(tu_root, protocol=protocol))
     finally:
         torch.set_num_threads(before)
     assert {c.cell for c in seen} and len(seen) == 3 * len(CELLS)
