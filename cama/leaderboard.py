@@ -109,7 +109,7 @@ def write_leaderboard(runs: str | Path, out: str | Path, command: str, victims_m
     views = {str(p): load_records(p) for p in (transfer_runs, constrained_runs, cost_runs, defended_runs) if p}
     protocol = single_protocol({str(runs): records, **views})
     del views
-    agg = aggregate(records)
+    agg, pending = complete_sections(aggregate(records), protocol)
     from . import cost, robust
     from . import transfer as tm
     from . import unnoticeable as un
@@ -149,7 +149,7 @@ def write_leaderboard(runs: str | Path, out: str | Path, command: str, victims_m
               "nodes ≤ max(1, round(ρ·|V_g|)). `*` = run on a seeded sample of the attacked graphs (see "
               "`n_attacked` in the CSV).",
               ""]
-    partial = _partial_coverage(agg, UNITS[protocol])
+    partial = pending + _partial_coverage(agg, UNITS[protocol])
     if partial:
         header[-1:-1] = [partial]
     md = ["# cama leaderboard", ""] + header
@@ -221,6 +221,32 @@ def write_leaderboard(runs: str | Path, out: str | Path, command: str, victims_m
         write_text_atomic(out / name, text)
         written.append(out / name)
     return written + plots
+
+
+def complete_sections(agg: pd.DataFrame, protocol: str) -> tuple[pd.DataFrame, str]:
+    """Under cv10, only dataset × victim sections whose every cell has all the protocol's folds:
+    a cell pools the graphs of every fold, so a section still running would rank and test attacks on
+    different graphs. Returns the kept cells and a sentence naming the pending sections ("" when
+    none is; protocol seeds keeps every cell, :func:`_partial_coverage` names the short ones)."""
+    if protocol != "cv10":
+        return agg, ""
+    from .cv import CVProtocol
+
+    folds = CVProtocol().folds
+    done = agg.groupby(["dataset", "victim"], sort=False)["n_seeds"].transform("min") >= folds
+    if done.all():
+        return agg, ""
+    short = agg[~done]
+    per = [f"{d} {v} ({int((part.n_seeds >= folds).sum())} of {len(part)} cells on all folds)"
+           for (d, v), part in short.groupby(["dataset", "victim"], sort=False)]
+    if done.any():
+        kept = agg[done].reset_index(drop=True)
+        kept.attrs = {**agg.attrs, "records_used": agg.attrs["records_used"] - int(short.n_seeds.sum())}
+    else:
+        raise CamaError(f"No dataset × victim of these records has all {folds} folds of every cell yet: "
+                        f"{'; '.join(per)}. Finish the grid (`cama bench` resumes) and rerun.")
+    return kept, (f" **Pending** (not in any table until every cell has all {folds} folds; `cama bench` resumes): "
+                  f"{'; '.join(per)}.")
 
 
 def _partial_coverage(agg: pd.DataFrame, units: str = "victim seeds") -> str:

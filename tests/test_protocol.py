@@ -99,8 +99,20 @@ def test_v2_records_name_the_fold_and_never_share_a_leaderboard_with_v1(mutag, t
     assert "protocol" not in old and old["run_id"] != rec["run_id"]
     with pytest.raises(CamaError, match="two protocols"):
         write_leaderboard(tmp_path / "v2", tmp_path / "lb", "test", cost_runs=tmp_path / "v1")
-    write_leaderboard(tmp_path / "v2", tmp_path / "lb", "test")
-    assert "Protocol v2 (`cv10`)" in (tmp_path / "lb" / "LEADERBOARD.md").read_text()
+    with pytest.raises(CamaError, match="all 10 folds"):  # one fold of ten: nothing to rank yet
+        write_leaderboard(tmp_path / "v2", tmp_path / "lb", "test")
+    full = tmp_path / "v2full"  # the same cell on every fold (its other folds written from it), and a
+    full.mkdir()                # GIN section still running (two of ten folds)
+    for victim, folds in (("gcn", range(10)), ("gin", (3, 4))):
+        for f in folds:
+            copy = rec | {"victim": victim, "fold": f, "seed": f}
+            copy["run_id"] = run_id(copy)
+            (full / f"{copy['run_id']}.json").write_text(json.dumps(copy))
+    write_leaderboard(full, tmp_path / "lb", "test")
+    md = (tmp_path / "lb" / "LEADERBOARD.md").read_text()
+    assert "Protocol v2 (`cv10`)" in md and "## MUTAG — gcn" in md and "## MUTAG — gin" not in md
+    assert "**Pending** (not in any table until every cell has all 10 folds" in md
+    assert "MUTAG gin (0 of 1 cells on all folds)" in md and "from 10 run records" in md
 
 
 def test_cama_cv_saves_zoo_victims_only_of_the_standard_protocol(tu_root, tmp_path):
