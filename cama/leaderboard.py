@@ -239,12 +239,11 @@ def complete_sections(agg: pd.DataFrame, protocol: str) -> tuple[pd.DataFrame, s
     short = agg[~done]
     per = [f"{d} {v} ({int((part.n_seeds >= folds).sum())} of {len(part)} cells on all folds)"
            for (d, v), part in short.groupby(["dataset", "victim"], sort=False)]
-    if done.any():
-        kept = agg[done].reset_index(drop=True)
-        kept.attrs = {**agg.attrs, "records_used": agg.attrs["records_used"] - int(short.n_seeds.sum())}
-    else:
+    if not done.any():
         raise CamaError(f"No dataset × victim of these records has all {folds} folds of every cell yet: "
                         f"{'; '.join(per)}. Finish the grid (`cama bench` resumes) and rerun.")
+    kept = agg[done].reset_index(drop=True)
+    kept.attrs = {**agg.attrs, "records_used": agg.attrs["records_used"] - int(short.n_seeds.sum())}
     return kept, (f" **Pending** (not in any table until every cell has all {folds} folds; `cama bench` resumes): "
                   f"{'; '.join(per)}.")
 
